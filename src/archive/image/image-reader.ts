@@ -1,0 +1,166 @@
+/**
+ * Streaming image reader: parses and bounds-checks the preamble and header, then hands out the
+ * content as a stream that is hashed as it flows. The last content chunk is held back until the
+ * digest and size have been checked, so a consumer never receives the complete bytes of a
+ * corrupted image: the stream fails instead (`DIGEST_MISMATCH`, `IMAGE_TRUNCATED`,
+ * `IMAGE_TRAILING_BYTES`).
+ */
+import { Readable } from 'node:stream';
+import { CairnError } from '../../errors.ts';
+import { ContentHasher } from '../digest.ts';
+import { DEFAULT_MAX_HEADER_BYTES, PREAMBLE_BYTES, type ImageHeader } from './format.ts';
+import { decodeHeader, decodePreamble } from './header-codec.ts';
+
+/** Options for {@link openImage}. */
+export interface OpenImageOptions {
+  /** Reject headers longer than this (default 4 MiB, at most 16 MiB). */
+  maxHeaderBytes?: number;
+}
+
+/** An image whose header has been read and validated; content not yet read. */
+export interface OpenedImage {
+  readonly header: ImageHeader;
+  /** The header's CBOR bytes exactly as read. */
+  readonly headerBytes: Uint8Array;
+  /** Offset of the first content byte in the file. */
+  readonly contentOffset: number;
+  /**
+   * The content. Consume it exactly once; it errors with a {@link CairnError} if the content
+   * does not match the header. Destroy it to stop early.
+   */
+  readonly content: Readable;
+}
+
+/** Pulls exact byte counts out of an async iterator of chunks. */
+class ChunkReader {
+  readonly #source: AsyncIterator<Uint8Array>;
+  #buffered: Uint8Array[] = [];
+  #bufferedBytes = 0;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.#source = source[Symbol.asyncIterator]();
+  }
+
+  async readExactly(n: number, what: string): Promise<Uint8Array> {
+    while (this.#bufferedBytes < n) {
+      const next = await this.#source.next();
+      if (next.done) throw new CairnError('IMAGE_TRUNCATED', `image ended inside the ${what} (${this.#bufferedBytes} of ${n} bytes)`);
+      const chunk = toBytes(next.value);
+      if (chunk.length === 0) continue;
+      this.#buffered.push(chunk);
+      this.#bufferedBytes += chunk.length;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const head = this.#buffered[0] as Uint8Array;
+      const take = Math.min(head.length, n - filled);
+      out.set(head.subarray(0, take), filled);
+      filled += take;
+      if (take === head.length) this.#buffered.shift();
+      else this.#buffered[0] = head.subarray(take);
+    }
+    this.#bufferedBytes -= n;
+    return out;
+  }
+
+  /** Remaining chunks: the buffered ones first, then the rest of the source. */
+  async *rest(): AsyncGenerator<Uint8Array> {
+    const buffered = this.#buffered;
+    this.#buffered = [];
+    this.#bufferedBytes = 0;
+    yield* buffered;
+    for (;;) {
+      const next = await this.#source.next();
+      if (next.done) return;
+      yield toBytes(next.value);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#source.return?.();
+  }
+}
+
+function toBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  throw new CairnError('INTERNAL', 'image source yielded a non-byte chunk');
+}
+
+/**
+ * Reads the preamble and header from `source` and returns the header with a verifying content
+ * stream. Throws a {@link CairnError} for any problem in preamble or header.
+ */
+export async function openImage(source: AsyncIterable<Uint8Array>, options: OpenImageOptions = {}): Promise<OpenedImage> {
+  const reader = new ChunkReader(source);
+  try {
+    const preamble = await reader.readExactly(PREAMBLE_BYTES, 'preamble');
+    const headerLength = decodePreamble(preamble, options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+    const headerBytes = await reader.readExactly(headerLength, 'header');
+    const header = decodeHeader(headerBytes);
+    const content = contentStream(reader, header);
+    return { header, headerBytes, contentOffset: PREAMBLE_BYTES + headerLength, content };
+  } catch (error) {
+    await reader.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Wraps the verifying generator in a Readable that closes the source however it ends. */
+function contentStream(reader: ChunkReader, header: ImageHeader): Readable {
+  const chunks = verifiedContent(reader, header);
+  return new Readable({
+    read() {
+      chunks.next().then(
+        (next) => this.push(next.done ? null : next.value),
+        (error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))),
+      );
+    },
+    destroy(error, callback) {
+      // Close the source first: that also settles a read still pending inside the generator,
+      // so ending the generator afterwards cannot wait on a stalled source.
+      reader
+        .close()
+        .catch(() => undefined)
+        .then(() => {
+          chunks.return(undefined).catch(() => undefined);
+          callback(error);
+        });
+    },
+  });
+}
+
+async function* verifiedContent(reader: ChunkReader, header: ImageHeader): AsyncGenerator<Uint8Array> {
+  const hasher = new ContentHasher();
+  let held: Uint8Array | undefined;
+  try {
+    for await (const chunk of reader.rest()) {
+      if (chunk.length === 0) continue;
+      const remaining = header.size - hasher.size;
+      if (chunk.length > remaining) {
+        throw new CairnError('IMAGE_TRAILING_BYTES', `image has bytes after its ${header.size}-byte content`);
+      }
+      hasher.update(chunk);
+      if (held) yield held;
+      held = chunk;
+    }
+    if (hasher.size < header.size) {
+      throw new CairnError('IMAGE_TRUNCATED', `image content ended after ${hasher.size} of ${header.size} bytes`, { details: { expected: header.size, actual: hasher.size } });
+    }
+    const digest = hasher.digest();
+    if (digest !== header.digest) {
+      throw new CairnError('DIGEST_MISMATCH', 'image content does not match its digest', { details: { expected: header.digest, actual: digest } });
+    }
+    if (held) yield held;
+  } finally {
+    await reader.close().catch(() => undefined);
+  }
+}
+
+/** Reads only the header of an image (the content is not read or verified). */
+export async function readImageHeader(source: AsyncIterable<Uint8Array>, options: OpenImageOptions = {}): Promise<Omit<OpenedImage, 'content'>> {
+  const { content, ...rest } = await openImage(source, options);
+  content.destroy();
+  return rest;
+}

@@ -1,0 +1,183 @@
+/**
+ * Streaming image writers.
+ *
+ * `createImageFile` writes a signed image file in one pass over the content: the header's
+ * length does not depend on the digest or signature values (both fixed-length byte strings),
+ * so the content is written at its final offset while it is hashed, and the real header is
+ * written in front of it at the end. Content of unknown length is first spooled to a temporary
+ * file next to the output. Memory stays flat whatever the content size; on any failure the
+ * output path is left untouched.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { CairnError } from '../../errors.ts';
+import { ContentHasher, type Digest } from '../digest.ts';
+import { createTempSibling, type TempSibling } from '../fs/atomic-write.ts';
+import { algorithmSpec } from '../keys/algorithms.ts';
+import type { SigningKey } from '../keys/signing.ts';
+import { signAttestation } from './attestation.ts';
+import { CONTENT_TYPE_OCTET_STREAM, PREAMBLE_BYTES, assertChainId, assertValidatorId, isContentType, isUint53, type HeaderAttestation, type ImageHeader } from './format.ts';
+import { encodeHeader, encodePreamble } from './header-codec.ts';
+
+/** Read size used when streaming content from files. */
+export const FILE_CHUNK_BYTES = 1024 * 1024;
+
+/** Where the content of a new image comes from. */
+export type ImageContentSource = { path: string } | { stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>; size?: number };
+
+/** Options for {@link createImageFile}. */
+export interface CreateImageFileOptions {
+  chain: string;
+  height: number;
+  /** Producer's validator id, as registered. */
+  validator: string;
+  key: SigningKey;
+  content: ImageContentSource;
+  out: string;
+  contentType?: string;
+  /** Creation time in ms since the epoch (default: now). */
+  createdAt?: number;
+  /** Replace an existing `out` (default false). */
+  overwrite?: boolean;
+}
+
+/** The preamble followed by the encoded header: everything before the content. */
+export function encodeImagePrefix(header: ImageHeader): Uint8Array {
+  const headerBytes = encodeHeader(header);
+  const out = new Uint8Array(PREAMBLE_BYTES + headerBytes.length);
+  out.set(encodePreamble(headerBytes.length), 0);
+  out.set(headerBytes, PREAMBLE_BYTES);
+  return out;
+}
+
+/**
+ * A complete image file as a stream: the prefix for `header`, then `content` passed through
+ * (already verified content, e.g. from the archive). Backpressure is preserved.
+ */
+export function imageFileStream(header: ImageHeader, content: AsyncIterable<Uint8Array>): Readable {
+  const prefix = encodeImagePrefix(header);
+  return Readable.from(
+    (async function* () {
+      yield prefix;
+      yield* content;
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** Signs the producer attestation and returns the header for given content digest and size. */
+export function producerHeader(fields: { chain: string; height: number; validator: string; contentType: string; createdAt: number; digest: Digest; size: number }, key: SigningKey): ImageHeader {
+  const attestation = signAttestation(
+    { chain: fields.chain, height: fields.height, digest: fields.digest, size: fields.size, contentType: fields.contentType, validator: fields.validator, signedAt: fields.createdAt },
+    key,
+  );
+  const producer: HeaderAttestation = { validator: attestation.validator, signedAt: attestation.signedAt, algorithm: attestation.algorithm, signature: attestation.signature };
+  return { chain: fields.chain, height: fields.height, digest: fields.digest, size: fields.size, contentType: fields.contentType, createdAt: fields.createdAt, attestations: [producer] };
+}
+
+/** Builds a whole image in memory; for small content such as queue states. */
+export function createImageBytes(options: Omit<CreateImageFileOptions, 'content' | 'out' | 'overwrite'> & { content: Uint8Array }): { header: ImageHeader; bytes: Uint8Array } {
+  const fields = checkFields(options);
+  const hasher = new ContentHasher();
+  hasher.update(options.content);
+  const header = producerHeader({ ...fields, digest: hasher.digest(), size: options.content.length }, options.key);
+  const prefix = encodeImagePrefix(header);
+  const bytes = new Uint8Array(prefix.length + options.content.length);
+  bytes.set(prefix, 0);
+  bytes.set(options.content, prefix.length);
+  return { header, bytes };
+}
+
+function checkFields(options: Omit<CreateImageFileOptions, 'content' | 'out'>): { chain: string; height: number; validator: string; contentType: string; createdAt: number } {
+  assertChainId(options.chain);
+  assertValidatorId(options.validator);
+  const contentType = options.contentType ?? CONTENT_TYPE_OCTET_STREAM;
+  const createdAt = options.createdAt ?? Date.now();
+  if (!isUint53(options.height)) throw new CairnError('INVALID_ARGUMENT', 'height must be an integer in [0, 2^53 - 1]');
+  if (!isContentType(contentType)) throw new CairnError('INVALID_ARGUMENT', `invalid content type "${String(contentType).slice(0, 80)}"`);
+  if (!isUint53(createdAt)) throw new CairnError('INVALID_ARGUMENT', 'createdAt must be ms since the epoch');
+  return { chain: options.chain, height: options.height, validator: options.validator, contentType, createdAt };
+}
+
+/** Creates a signed image file from content in one pass; returns its header. */
+export async function createImageFile(options: CreateImageFileOptions): Promise<ImageHeader> {
+  const fields = checkFields(options);
+  if ('stream' in options.content && options.content.size === undefined) {
+    const spool = await spoolToTemp(options.out, options.content.stream);
+    try {
+      return await createImageFile({ ...options, content: { path: spool.path } });
+    } finally {
+      await spool.discard();
+    }
+  }
+  const source = await openSource(options.content);
+  const placeholder = producerHeader({ ...fields, digest: `sha3-256:${'0'.repeat(64)}`, size: source.size }, options.key);
+  const prefixLength = encodeImagePrefix({ ...placeholder, attestations: [{ ...placeholder.attestations[0]!, signature: new Uint8Array(algorithmSpec(options.key.algorithm).signatureBytes) }] }).length;
+  const temp = await createTempSibling(options.out, { overwrite: options.overwrite ?? false });
+  try {
+    const { digest, size } = await copyHashing(source.chunks, temp, prefixLength);
+    if (size !== source.size) {
+      throw new CairnError('SIZE_MISMATCH', `content was ${size} bytes, expected ${source.size} (did the input change while it was read?)`, { details: { expected: source.size, actual: size } });
+    }
+    const header = producerHeader({ ...fields, digest, size }, options.key);
+    const prefix = encodeImagePrefix(header);
+    if (prefix.length !== prefixLength) throw new CairnError('INTERNAL', 'image header length changed between placeholder and final header');
+    await temp.handle.write(prefix, 0, prefix.length, 0);
+    await temp.commit();
+    return header;
+  } catch (error) {
+    await temp.discard();
+    throw error;
+  }
+}
+
+async function openSource(content: ImageContentSource): Promise<{ size: number; chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }> {
+  if ('path' in content) {
+    const handle = await open(content.path, 'r').catch((error: NodeJS.ErrnoException) => {
+      throw new CairnError(error.code === 'ENOENT' ? 'INVALID_ARGUMENT' : 'IO_ERROR', `cannot open ${content.path}: ${error.code ?? 'error'}`, { cause: error });
+    });
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      await handle.close();
+      throw new CairnError('INVALID_ARGUMENT', `${content.path} is not a regular file`);
+    }
+    return { size: stat.size, chunks: createReadStream('', { fd: handle, highWaterMark: FILE_CHUNK_BYTES }) };
+  }
+  if (!isUint53(content.size)) throw new CairnError('INVALID_ARGUMENT', 'content size must be an integer in [0, 2^53 - 1]');
+  return { size: content.size, chunks: content.stream };
+}
+
+/**
+ * Hashes chunks and writes them at `offset` onwards, keeping one write in flight so hashing
+ * (main thread) and writing (libuv pool) overlap.
+ */
+async function copyHashing(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, temp: TempSibling, offset: number): Promise<{ digest: Digest; size: number }> {
+  const hasher = new ContentHasher();
+  let position = offset;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  for await (const chunk of chunks) {
+    hasher.update(chunk);
+    await inFlight;
+    inFlight = temp.handle.write(chunk, 0, chunk.length, position);
+    inFlight.catch(() => undefined); // observed by the next await; avoids an unhandled rejection meanwhile
+    position += chunk.length;
+  }
+  await inFlight;
+  return { digest: hasher.digest(), size: hasher.size };
+}
+
+async function spoolToTemp(out: string, stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<TempSibling> {
+  const spool = await createTempSibling(`${out}.spool`, { mode: 0o600 });
+  try {
+    let position = 0;
+    for await (const chunk of stream) {
+      await spool.handle.write(chunk, 0, chunk.length, position);
+      position += chunk.length;
+    }
+    return spool;
+  } catch (error) {
+    await spool.discard();
+    throw error;
+  }
+}

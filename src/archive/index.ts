@@ -1,0 +1,21 @@
+/**
+ * The archive domain: image format, keys, registry, verification and queue-state snapshots.
+ * Other folders import from here only.
+ */
+export * from './digest.ts';
+export * from './cbor/deterministic-cbor.ts';
+export * from './keys/algorithms.ts';
+export * from './keys/signing.ts';
+export * from './keys/key-files.ts';
+export * from './keys/falcon.ts';
+export * from './image/format.ts';
+export * from './image/attestation.ts';
+export * from './image/header-codec.ts';
+export * from './image/image-reader.ts';
+export * from './image/image-writer.ts';
+export * from './image/image-verify.ts';
+export * from './image/finality.ts';
+export * from './registry/registry.ts';
+export * from './snapshot/queue-state.ts';
+export * from './snapshot/snapshot.ts';
+export { writeFileAtomic, createTempSibling } from './fs/atomic-write.ts';

@@ -1,0 +1,172 @@
+/**
+ * `cairn image create | inspect | verify`: build, look into and verify self-contained image files.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import {
+  CONTENT_TYPE_OCTET_STREAM,
+  CONTENT_TYPE_QUEUE_STATE,
+  FILE_CHUNK_BYTES,
+  createImageFile,
+  encodeQueueState,
+  loadTrust,
+  parsePublicKeys,
+  readImageHeader,
+  readSigningKeyFile,
+  verifyImage,
+  type ImageContentSource,
+  type ImageHeader,
+  type VerificationReport,
+} from '../../archive/index.ts';
+import { CairnError } from '../../errors.ts';
+import { collect, parseTime, parseUint } from '../parse.ts';
+import { isoTime, printFields, printJson, printTable } from '../output.ts';
+import { readQueueJson } from '../queue-json.ts';
+
+interface CreateOptions {
+  chain: string;
+  height: string;
+  key: string;
+  in?: string;
+  queue?: string;
+  out: string;
+  validator?: string;
+  contentType?: string;
+  createdAt?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** The producer id: `--validator`, else the comment of `<key>.pub`, else an error. */
+async function producerId(options: CreateOptions): Promise<string> {
+  if (options.validator) return options.validator;
+  const pub = await readFile(`${options.key}.pub`, 'utf8').catch(() => undefined);
+  const comment = pub ? parsePublicKeys(pub)[0]?.comment : undefined;
+  if (!comment) throw new CairnError('INVALID_ARGUMENT', `--validator is required (no comment in ${options.key}.pub to take it from)`);
+  return comment;
+}
+
+function headerSummary(header: ImageHeader): Array<[string, string | number]> {
+  return [
+    ['chain', header.chain],
+    ['height', header.height],
+    ['digest', header.digest],
+    ['size', `${header.size} bytes`],
+    ['content type', header.contentType],
+    ['created at', isoTime(header.createdAt)],
+    ['producer', `${header.attestations[0]?.validator ?? '?'} (${header.attestations[0]?.algorithm ?? '?'})`],
+    ['attestations', header.attestations.length],
+  ];
+}
+
+function headerJson(header: ImageHeader): Record<string, unknown> {
+  return {
+    chain: header.chain,
+    height: header.height,
+    digest: header.digest,
+    size: header.size,
+    contentType: header.contentType,
+    createdAt: isoTime(header.createdAt),
+    attestations: header.attestations.map((a) => ({ validator: a.validator, algorithm: a.algorithm, signedAt: isoTime(a.signedAt), signature: a.signature })),
+  };
+}
+
+async function create(options: CreateOptions): Promise<void> {
+  if (Boolean(options.in) === Boolean(options.queue)) throw new CairnError('INVALID_ARGUMENT', 'give exactly one of --in <file> and --queue <json>');
+  const key = await readSigningKeyFile(options.key);
+  const validator = await producerId(options);
+  let content: ImageContentSource;
+  let contentType = options.contentType ?? CONTENT_TYPE_OCTET_STREAM;
+  if (options.queue) {
+    const bytes = encodeQueueState(await readQueueJson(options.queue));
+    content = { stream: [bytes], size: bytes.length };
+    contentType = CONTENT_TYPE_QUEUE_STATE;
+  } else {
+    content = options.in === '-' ? { stream: process.stdin } : { path: options.in as string };
+  }
+  const header = await createImageFile({
+    chain: options.chain,
+    height: parseUint('height', options.height),
+    validator,
+    key,
+    content,
+    out: options.out,
+    contentType,
+    ...(options.createdAt ? { createdAt: parseTime('created-at', options.createdAt) } : {}),
+    overwrite: options.force ?? false,
+  });
+  if (options.json) return printJson({ file: options.out, ...headerJson(header) });
+  printFields([['file', options.out], ...headerSummary(header)]);
+}
+
+async function inspect(file: string, options: { json?: boolean }): Promise<void> {
+  const opened = await readImageHeader(createReadStream(file, { highWaterMark: 64 * 1024 }));
+  const { header } = opened;
+  if (options.json) return printJson({ file, formatVersion: 1, headerBytes: opened.headerBytes.length, contentOffset: opened.contentOffset, ...headerJson(header) });
+  printFields([['file', file], ['format', `cairn image v1, header ${opened.headerBytes.length} bytes, content at offset ${opened.contentOffset}`], ...headerSummary(header)]);
+  process.stdout.write('\n');
+  printTable(
+    ['#', 'validator', 'algorithm', 'signed at', 'signature'],
+    header.attestations.map((a, i) => [i === 0 ? '0 (producer)' : String(i), a.validator, a.algorithm, isoTime(a.signedAt), `${Buffer.from(a.signature.subarray(0, 8)).toString('hex')}… (${a.signature.length} B)`]),
+  );
+  process.stdout.write('\n(signatures and content not verified: use `cairn image verify`)\n');
+}
+
+function printReport(file: string, report: VerificationReport): void {
+  printFields([['file', file], ...headerSummary(report.header), ['content', 'digest and size verified']]);
+  process.stdout.write('\n');
+  printTable(
+    ['validator', 'algorithm', 'weight', 'status', 'key'],
+    report.attestations.map((a) => [a.validator, a.algorithm, a.weight === undefined ? '-' : String(a.weight), a.status, a.keyFingerprint ? `${a.keyFingerprint.slice(0, 25)}…` : '-']),
+  );
+  if (report.quorum) {
+    const { attestedWeight, totalWeight, final } = report.quorum;
+    process.stdout.write(`\nquorum: ${attestedWeight}/${totalWeight} of the weight attested: ${final ? 'FINAL (> 2/3)' : 'not final (needs > 2/3)'}\n`);
+  }
+  process.stdout.write('\nOK: image verified\n');
+}
+
+async function verify(file: string, options: { trust: string[]; requireFinal?: boolean; json?: boolean }): Promise<void> {
+  const trust = await loadTrust(options.trust);
+  const report = await verifyImage(createReadStream(file, { highWaterMark: FILE_CHUNK_BYTES }), trust);
+  if (options.requireFinal && !report.quorum?.final) {
+    throw new CairnError('UNTRUSTED_SIGNER', report.quorum ? `image is not final: ${report.quorum.attestedWeight}/${report.quorum.totalWeight} of the weight attested` : 'no registry for this chain in the trust files: finality cannot be checked');
+  }
+  if (options.json) return printJson({ file, valid: true, ...headerJson(report.header), checks: report.attestations, quorum: report.quorum ?? null });
+  printReport(file, report);
+}
+
+/** Registers `image create|inspect|verify` on `program`. */
+export function registerImage(program: Command): void {
+  const image = program.command('image').description('create, inspect and verify image files');
+  image
+    .command('create')
+    .description('create a signed image file from a content file (or stdin) or a queue state')
+    .requiredOption('--chain <id>', 'chain id')
+    .requiredOption('--height <n>', 'block height of the state')
+    .requiredOption('--key <path>', 'producer private key (PKCS#8 PEM)')
+    .option('--in <file>', 'content file, or - for stdin')
+    .option('--queue <json>', 'build queue-state content from a JSON message list')
+    .requiredOption('--out <file>', 'image file to write (.cimg)')
+    .option('--validator <id>', 'producer validator id (default: the comment in <key>.pub)')
+    .option('--content-type <type>', `content type (default ${CONTENT_TYPE_OCTET_STREAM})`)
+    .option('--created-at <time>', 'creation time, ms since epoch or ISO-8601 (default now)')
+    .option('--force', 'overwrite --out if it exists')
+    .option('--json', 'print the result as JSON')
+    .action(create);
+  image
+    .command('inspect')
+    .description('print an image header without verifying it')
+    .argument('<file>', 'image file')
+    .option('--json', 'print as JSON')
+    .action(inspect);
+  image
+    .command('verify')
+    .description('verify signatures (against your trust files), digest and size; exit non-zero on failure')
+    .argument('<file>', 'image file')
+    .requiredOption('--trust <file>', 'public key file or registry file (repeatable)', collect)
+    .option('--require-final', 'also require attestations from > 2/3 of the registered weight')
+    .option('--json', 'print as JSON')
+    .action(verify);
+}

@@ -1,0 +1,40 @@
+/**
+ * The `cairn` command: parses arguments, runs one command, maps failures to exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerImage } from './commands/image.ts';
+import { registerKeygen } from './commands/keygen.ts';
+import { EXIT, reportError } from './output.ts';
+
+/** Builds the command tree (exported for tests and shell completion). */
+export function buildProgram(): Command {
+  const program = new Command('cairn')
+    .description('Cairn: an archive of signed, content-addressed data images for blockchain validators')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerKeygen(program);
+  registerImage(program);
+  for (const command of program.commands) applyExitOverride(command);
+  return program;
+}
+
+function applyExitOverride(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) applyExitOverride(sub);
+}
+
+/** Runs the CLI with `argv` (as in process.argv) and resolves with the exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[]);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    return reportError(error, argv.includes('--json'));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Cairn's typed errors.
+ *
+ * Every failure a user can cause or observe is a {@link CairnError} with a stable `code`.
+ * The table below is the one place that says what each code means and how it maps onto
+ * transport status codes (HTTP today; QSSH/SFTP status codes reuse the same table). Codes
+ * are part of the public contract: never rename one, only add.
+ */
+
+/** The properties of one stable error code. */
+export interface ErrorCodeSpec {
+  /** HTTP status the API answers with. */
+  readonly httpStatus: number;
+  /** One sentence for documentation and for errors raised without a specific message. */
+  readonly summary: string;
+}
+
+/** Every stable error code Cairn emits, with its HTTP status and meaning. */
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: { httpStatus: 400, summary: 'An argument or request field is invalid.' },
+  CBOR_MALFORMED: { httpStatus: 400, summary: 'Bytes are not well-formed CBOR of the expected shape.' },
+  CBOR_NOT_CANONICAL: { httpStatus: 400, summary: 'CBOR is not in the deterministic encoding Cairn requires.' },
+  IMAGE_BAD_MAGIC: { httpStatus: 400, summary: 'The file does not start with the Cairn image magic.' },
+  IMAGE_UNSUPPORTED_VERSION: { httpStatus: 400, summary: 'The image format version is not supported.' },
+  IMAGE_TRUNCATED: { httpStatus: 400, summary: 'The image ended before its declared header or content.' },
+  IMAGE_HEADER_TOO_LARGE: { httpStatus: 413, summary: 'The image header is larger than the configured limit.' },
+  IMAGE_HEADER_INVALID: { httpStatus: 400, summary: 'The image header is missing fields, has extra fields or invalid values.' },
+  IMAGE_TRAILING_BYTES: { httpStatus: 400, summary: 'The image has bytes after its declared content.' },
+  DIGEST_INVALID: { httpStatus: 400, summary: 'A digest is not of the form sha3-256:<64 lowercase hex>.' },
+  DIGEST_MISMATCH: { httpStatus: 422, summary: 'The content does not hash to the declared digest.' },
+  SIZE_MISMATCH: { httpStatus: 422, summary: 'The content length differs from the declared size.' },
+  UNKNOWN_ALGORITHM: { httpStatus: 400, summary: 'The signature algorithm is not one Cairn supports.' },
+  SIGNATURE_INVALID: { httpStatus: 422, summary: 'A signature does not verify over the statement it claims to sign.' },
+  UNTRUSTED_SIGNER: { httpStatus: 403, summary: 'No trusted key is known for the signer.' },
+  KEY_INVALID: { httpStatus: 400, summary: 'A key or key file is malformed or of the wrong kind.' },
+  QUEUE_STATE_INVALID: { httpStatus: 400, summary: 'Queue-state content is not a valid list of queue messages.' },
+  IO_ERROR: { httpStatus: 500, summary: 'A file or stream operation failed.' },
+  INTERNAL: { httpStatus: 500, summary: 'An unexpected internal error occurred.' },
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options accepted by {@link CairnError}. */
+export interface CairnErrorOptions {
+  /** Structured, non-secret details for clients (field names, expected/actual values). */
+  details?: Record<string, unknown>;
+  /** The underlying error, kept for logs; never sent to clients. */
+  cause?: unknown;
+}
+
+/** An error with a stable code, a one-line message and optional structured details. */
+export class CairnError extends Error {
+  /** The stable code; see {@link ERROR_CODES}. */
+  readonly code: ErrorCode;
+  /** Structured details safe to show to the client. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: CairnErrorOptions = {}) {
+    super(message ?? ERROR_CODES[code].summary, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CairnError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  /** The HTTP status for this error's code. */
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].httpStatus;
+  }
+
+  /** The JSON body the API and `--json` CLI output use. */
+  toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+/** True when `error` is a {@link CairnError}, optionally with the given code. */
+export function isCairnError(error: unknown, code?: ErrorCode): error is CairnError {
+  return error instanceof CairnError && (code === undefined || error.code === code);
+}
+
+/**
+ * Wraps anything thrown into a {@link CairnError}: Cairn errors pass through, Node system
+ * errors become `IO_ERROR`, everything else `INTERNAL` (with the original kept as `cause`).
+ */
+export function toCairnError(error: unknown): CairnError {
+  if (error instanceof CairnError) return error;
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).syscall) {
+    const errno = error as NodeJS.ErrnoException;
+    return new CairnError('IO_ERROR', `${errno.syscall ?? 'io'} failed: ${errno.code ?? 'unknown'}${errno.path ? ` (${errno.path})` : ''}`, { cause: error });
+  }
+  return new CairnError('INTERNAL', undefined, { cause: error });
+}
