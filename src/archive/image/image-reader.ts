@@ -112,7 +112,7 @@ function contentStream(reader: ChunkReader, header: ImageHeader): Readable {
   const chunks = verifiedContent(reader, header);
   return new Readable({
     read() {
-      chunks.next().then(
+      void chunks.next().then(
         (next) => this.push(next.done ? null : next.value),
         (error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))),
       );
@@ -120,7 +120,7 @@ function contentStream(reader: ChunkReader, header: ImageHeader): Readable {
     destroy(error, callback) {
       // Close the source first: that also settles a read still pending inside the generator,
       // so ending the generator afterwards cannot wait on a stalled source.
-      reader
+      void reader
         .close()
         .catch(() => undefined)
         .then(() => {

@@ -21,7 +21,10 @@ import { openImage, type OpenImageOptions } from './image-reader.ts';
 export interface Trust {
   /** Registered validators per chain (enables the finality check). */
   readonly registry?: Registry;
-  /** Bare public keys, trusted for any validator id. */
+  /**
+   * Bare public keys, trusted for any validator id. A key whose comment equals a validator id
+   * is also taken as that validator's key, so a signature it does not verify is `invalid`.
+   */
   readonly keys: readonly PublicKey[];
 }
 
@@ -83,7 +86,9 @@ function checkOne(header: ImageHeader, entry: HeaderAttestation, chain: ChainReg
     return key ? { ...base, status: 'valid', keyFingerprint: key.fingerprint, weight: registered.weight } : { ...base, status: 'invalid', weight: registered.weight };
   }
   const key = trust.keys.find((k) => verifyAttestation(attestation, k));
-  return key ? { ...base, status: 'valid', keyFingerprint: key.fingerprint } : { ...base, status: 'untrusted' };
+  if (key) return { ...base, status: 'valid', keyFingerprint: key.fingerprint };
+  // A bare key whose comment names this validator is taken as the validator's own key.
+  return { ...base, status: trust.keys.some((k) => k.comment === entry.validator) ? 'invalid' : 'untrusted' };
 }
 
 /**

@@ -27,6 +27,9 @@ export function formatPublicKey(key: PublicKey, comment = key.comment): string {
 export function parsePublicKeyLine(line: string): PublicKey {
   const trimmed = line.trim();
   const [algorithm = '', encoded = '', ...rest] = trimmed.split(/ +/);
+  if (algorithm.startsWith('qssh-')) {
+    throw new CairnError('KEY_INVALID', `${algorithm.slice(0, 40)} is a QSSH client key, not an image-signing key`);
+  }
   if (!isSignatureAlgorithm(algorithm)) {
     throw new CairnError(algorithm.includes('-') && encoded ? 'UNKNOWN_ALGORITHM' : 'KEY_INVALID', `not a Cairn public key line (algorithm "${algorithm.slice(0, 40)}")`);
   }

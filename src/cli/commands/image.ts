@@ -3,7 +3,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import {
   CONTENT_TYPE_OCTET_STREAM,
   CONTENT_TYPE_QUEUE_STATE,

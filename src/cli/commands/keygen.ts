@@ -3,7 +3,7 @@
  * in qssh's own file formats.
  */
 import { basename } from 'node:path';
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import {
   DEFAULT_SIGNATURE_ALGORITHM,
   SIGNATURE_ALGORITHMS,

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { encode as cborgEncode } from 'cborg';
+import { decodeCbor, encodeCbor } from '../../../src/archive/index.ts';
+import { isCairnError } from '../../../src/errors.ts';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (error) {
+    return isCairnError(error) ? error.code : `not a CairnError: ${String(error)}`;
+  }
+}
+
+describe('deterministic CBOR', () => {
+  it('encodes RFC 8949 examples in their shortest form', () => {
+    expect(hex(encodeCbor(0))).toBe('00');
+    expect(hex(encodeCbor(23))).toBe('17');
+    expect(hex(encodeCbor(24))).toBe('1818');
+    expect(hex(encodeCbor(1_000_000))).toBe('1a000f4240');
+    expect(hex(encodeCbor(1_000_000_000_000))).toBe('1b000000e8d4a51000');
+    expect(hex(encodeCbor(Number.MAX_SAFE_INTEGER))).toBe('1b001fffffffffffff');
+    expect(hex(encodeCbor(-1))).toBe('20');
+    expect(hex(encodeCbor(-1000))).toBe('3903e7');
+    expect(hex(encodeCbor(''))).toBe('60');
+    expect(hex(encodeCbor('IETF'))).toBe('6449455446');
+    expect(hex(encodeCbor(new Uint8Array([1, 2, 3, 4])))).toBe('4401020304');
+    expect(hex(encodeCbor([1, [2, 3], [4, 5]]))).toBe('8301820203820405');
+    expect(hex(encodeCbor({ a: 1, b: [2, 3] }))).toBe('a26161016162820203');
+    expect(hex(encodeCbor(null))).toBe('f6');
+    expect(hex(encodeCbor(true))).toBe('f5');
+  });
+
+  it('sorts map keys by their encoded bytes (shorter first) whatever the insertion order', () => {
+    expect(hex(encodeCbor({ bb: 1, a: 2, c: 3 }))).toBe(hex(encodeCbor({ a: 2, c: 3, bb: 1 })));
+    expect(hex(encodeCbor({ bb: 1, a: 2 }))).toBe('a261610262626201');
+  });
+
+  it('refuses values outside the data model', () => {
+    expect(codeOf(() => encodeCbor(1.5))).toBe('CBOR_NOT_CANONICAL');
+    expect(codeOf(() => encodeCbor(2 ** 53))).toBe('CBOR_NOT_CANONICAL');
+    expect(codeOf(() => encodeCbor(undefined as never))).toBe('CBOR_NOT_CANONICAL');
+  });
+
+  it.each([
+    ['unsorted keys', 'a2616201616102'],
+    ['non-minimal integer', '1817'],
+    ['non-minimal length', '780161'],
+    ['indefinite array', '9f01ff'],
+    ['indefinite map', 'bf616101ff'],
+    ['float', 'f93c00'],
+    ['double that is an integer', 'fb3ff0000000000000'],
+    ['tag', 'c11a514b67b0'],
+    ['bignum tag', 'c24101'],
+    ['undefined', 'f7'],
+    ['duplicate keys', 'a2616101616102'],
+    ['self-describe tag', 'd9d9f7a0'],
+  ])('rejects %s as not canonical', (_name, input) => {
+    expect(codeOf(() => decodeCbor(fromHex(input)))).toBe('CBOR_NOT_CANONICAL');
+  });
+
+  it.each([
+    ['empty input', ''],
+    ['truncated byte string', '4401'],
+    ['trailing bytes', '0000'],
+    ['integer key', 'a10102'],
+    ['reserved additional info', '1c'],
+    ['huge array header', '9b00000000ffffffff'],
+    ['uint64 beyond 2^53', '1bffffffffffffffff'],
+  ])('rejects %s as malformed', (_name, input) => {
+    const code = codeOf(() => decodeCbor(fromHex(input)));
+    expect(['CBOR_MALFORMED', 'CBOR_NOT_CANONICAL']).toContain(code);
+  });
+
+  it('decodes maps into null-prototype objects, so "__proto__" keys are inert', () => {
+    const value = decodeCbor(encodeCbor({ __proto__x: 1 }));
+    expect(Object.getPrototypeOf(value)).toBeNull();
+    const tricky = decodeCbor(fromHex('a1695f5f70726f746f5f5f01')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(tricky)).toBeNull();
+    expect(tricky['__proto__']).toBe(1);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('rejects nesting deeper than the limit without overflowing the stack', () => {
+    const deep = new Uint8Array(100_000).fill(0x81);
+    expect(['CBOR_MALFORMED', 'CBOR_NOT_CANONICAL']).toContain(codeOf(() => decodeCbor(deep)));
+  });
+
+  const model: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.maxSafeInteger(),
+      fc.integer(),
+      fc.string(),
+      fc.uint8Array({ maxLength: 64 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.dictionary(fc.string({ maxLength: 12 }), tie('value'), { maxKeys: 5 }),
+    ),
+  })).value;
+
+  it('round-trips random values and agrees byte for byte with an independent encoder (cborg)', () => {
+    fc.assert(
+      fc.property(model, (value) => {
+        const bytes = encodeCbor(value as never);
+        expect(hex(bytes)).toBe(hex(cborgEncode(value)));
+        expect(hex(encodeCbor(decodeCbor(bytes)))).toBe(hex(bytes));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws anything but a CairnError on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          decodeCbor(bytes);
+        } catch (error) {
+          expect(isCairnError(error)).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
