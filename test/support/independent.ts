@@ -1,9 +1,9 @@
 /**
  * An independent implementation of Cairn's image format v1, written from docs/FORMAT.md with
- * other libraries than the product uses: cborg for CBOR, @noble/hashes for SHA3-256,
+ * other libraries than the product uses: cbor2 (in CDE mode) for CBOR, @noble/hashes for SHA3-256,
  * @noble/post-quantum for signatures. Tests check the product against it.
  */
-import { decode as cborgDecode, encode as cborgEncode } from 'cborg';
+import { decode as cbor2Decode, encode as cbor2Encode } from 'cbor2';
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { slh_dsa_sha2_128f, slh_dsa_sha2_128s } from '@noble/post-quantum/slh-dsa.js';
@@ -41,9 +41,9 @@ export interface IndependentImage {
   content: Uint8Array;
 }
 
-/** Deterministic CBOR as the spec defines it, via cborg (length-first order equals RFC 8949 order for Cairn's short text keys). */
+/** Deterministic CBOR as the spec defines it (RFC 8949 §4.2.1), via cbor2's CDE mode. */
 export function dcbor(value: unknown): Uint8Array {
-  return cborgEncode(value);
+  return cbor2Encode(value, { cde: true });
 }
 
 /** Parses a whole image file held in memory; throws plain Errors on any violation. */
@@ -55,7 +55,7 @@ export function parseImage(file: Uint8Array): IndependentImage {
   if (view.getUint16(8) !== 1) throw new Error('bad version');
   const headerLength = view.getUint32(10);
   const headerBytes = file.subarray(14, 14 + headerLength);
-  const header = cborgDecode(headerBytes) as Record<string, unknown>;
+  const header = cbor2Decode(headerBytes) as Record<string, unknown>;
   if (Buffer.compare(dcbor(header), headerBytes) !== 0) throw new Error('header not deterministic');
   const content = file.subarray(14 + headerLength);
   if (content.length !== header.size) throw new Error('size mismatch');

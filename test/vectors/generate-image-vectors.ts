@@ -4,12 +4,12 @@
  * Keys come from fixed seeds (so they never change); signatures are randomised (hedged) by the
  * algorithms, so regenerating changes signature bytes and therefore the files: commit the
  * result as a whole. Valid vectors are made by the product; invalid ones are hand-built from
- * them with cborg, so they do not depend on the product's encoder.
+ * them with cbor2, so they do not depend on the product's encoder.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encode as cborgEncode } from 'cborg';
+import { decode as cbor2Decode, encode as cbor2Encode } from 'cbor2';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { slh_dsa_sha2_128s } from '@noble/post-quantum/slh-dsa.js';
 import {
@@ -139,8 +139,7 @@ addVector('empty-ml-dsa-87', 'empty content (size 0), producer dave with ML-DSA-
 const headerLength = new DataView(raw.buffer, raw.byteOffset).getUint32(10);
 const rawHeader = raw.subarray(14, 14 + headerLength);
 const rawContent = raw.subarray(14 + headerLength);
-const { decode: cborgDecode } = await import('cborg');
-const baseHeader = cborgDecode(rawHeader) as Record<string, unknown> & { attestations: Array<Record<string, unknown>> };
+const baseHeader = cbor2Decode(rawHeader) as Record<string, unknown> & { attestations: Array<Record<string, unknown>> };
 
 function fileWith(header: Uint8Array, content: Uint8Array = rawContent, version = 1): Uint8Array {
   const pre = new Uint8Array(14);
@@ -150,11 +149,8 @@ function fileWith(header: Uint8Array, content: Uint8Array = rawContent, version 
   return Buffer.concat([pre, header, content]);
 }
 
-const reverseSorter = (a: unknown[], b: unknown[]): number => {
-  const ka = String((a[0] as { value: unknown }).value);
-  const kb = String((b[0] as { value: unknown }).value);
-  return ka < kb ? 1 : ka > kb ? -1 : 0;
-};
+/** Deterministic CBOR (cbor2's CDE mode), the encoding a valid header must use. */
+const dcbor = (value: unknown): Uint8Array => cbor2Encode(value, { cde: true });
 
 const invalid: Array<{ file: string; code: string; why: string }> = [];
 function addInvalid(name: string, code: string, why: string, bytes: Uint8Array): void {
@@ -177,15 +173,15 @@ addInvalid('digest-mismatch', 'DIGEST_MISMATCH', 'one content bit flipped', flip
 const tooLarge = new Uint8Array(raw);
 new DataView(tooLarge.buffer).setUint32(10, 0x7fff_ffff);
 addInvalid('header-too-large', 'IMAGE_HEADER_TOO_LARGE', 'header length field 2^31-1', tooLarge);
-addInvalid('header-not-canonical', 'CBOR_NOT_CANONICAL', 'header map keys in reverse order', fileWith(cborgEncode(baseHeader, { mapSorter: reverseSorter })));
-addInvalid('header-not-map', 'IMAGE_HEADER_INVALID', 'header is a CBOR array', fileWith(cborgEncode([baseHeader.chain, baseHeader.height])));
-addInvalid('header-missing-field', 'IMAGE_HEADER_INVALID', 'no contentType', fileWith(cborgEncode(Object.fromEntries(Object.entries(baseHeader).filter(([k]) => k !== 'contentType')))));
-addInvalid('header-extra-field', 'IMAGE_HEADER_INVALID', 'extra key "note"', fileWith(cborgEncode({ ...baseHeader, note: 'x' })));
-addInvalid('header-float-height', 'CBOR_NOT_CANONICAL', 'height encoded as a float', fileWith(cborgEncode({ ...baseHeader, height: 1000.5 })));
-addInvalid('unknown-algorithm', 'UNKNOWN_ALGORITHM', 'algorithm "rsa-2048"', fileWith(cborgEncode({ ...baseHeader, attestations: [{ ...baseHeader.attestations[0], algorithm: 'rsa-2048' }] })));
-addInvalid('bad-signature', 'SIGNATURE_INVALID', 'one signature bit flipped', fileWith(cborgEncode({ ...baseHeader, attestations: [{ ...baseHeader.attestations[0], signature: flipped(baseHeader.attestations[0]!.signature as Uint8Array, 100) }] })));
-addInvalid('signature-over-other-fields', 'SIGNATURE_INVALID', 'height changed after signing', fileWith(cborgEncode({ ...baseHeader, height: 1001 })));
-addInvalid('signed-by-other-key', 'UNTRUSTED_SIGNER', 'producer renamed to "mallory", who is not trusted', fileWith(cborgEncode({ ...baseHeader, attestations: [{ ...baseHeader.attestations[0], validator: 'mallory' }] })));
+addInvalid('header-not-canonical', 'CBOR_NOT_CANONICAL', 'header map keys in reverse order', fileWith(cbor2Encode(new Map(Object.entries(baseHeader).reverse()))));
+addInvalid('header-not-map', 'IMAGE_HEADER_INVALID', 'header is a CBOR array', fileWith(dcbor([baseHeader.chain, baseHeader.height])));
+addInvalid('header-missing-field', 'IMAGE_HEADER_INVALID', 'no contentType', fileWith(dcbor(Object.fromEntries(Object.entries(baseHeader).filter(([k]) => k !== 'contentType')))));
+addInvalid('header-extra-field', 'IMAGE_HEADER_INVALID', 'extra key "note"', fileWith(dcbor({ ...baseHeader, note: 'x' })));
+addInvalid('header-float-height', 'CBOR_NOT_CANONICAL', 'height encoded as a float', fileWith(dcbor({ ...baseHeader, height: 1000.5 })));
+addInvalid('unknown-algorithm', 'UNKNOWN_ALGORITHM', 'algorithm "rsa-2048"', fileWith(dcbor({ ...baseHeader, attestations: [{ ...baseHeader.attestations[0], algorithm: 'rsa-2048' }] })));
+addInvalid('bad-signature', 'SIGNATURE_INVALID', 'one signature bit flipped', fileWith(dcbor({ ...baseHeader, attestations: [{ ...baseHeader.attestations[0], signature: flipped(baseHeader.attestations[0]!.signature as Uint8Array, 100) }] })));
+addInvalid('signature-over-other-fields', 'SIGNATURE_INVALID', 'height changed after signing', fileWith(dcbor({ ...baseHeader, height: 1001 })));
+addInvalid('signed-by-other-key', 'UNTRUSTED_SIGNER', 'producer renamed to "mallory", who is not trusted', fileWith(dcbor({ ...baseHeader, attestations: [{ ...baseHeader.attestations[0], validator: 'mallory' }] })));
 
 const trust = Object.values(keys).map((k) => formatPublicKey(k.publicKey).trim());
 const privateKeys = Object.fromEntries(Object.entries(keys).map(([name, k]) => [name, k.privateKey.export({ type: 'pkcs8', format: 'pem' })]));

@@ -3,32 +3,25 @@
  *
  * Cairn's data model is deliberately small: unsigned and negative integers within
  * ±(2^53 − 1), byte strings, UTF-8 text, arrays, maps with text keys, booleans and null.
- * No floats, tags, undefined or indefinite lengths. Encoding is done by cbor-x after the
- * value has been normalised (map keys sorted by their encoded bytes, integers above
- * 2^32 − 1 passed as bigint so cbor-x emits the shortest integer form rather than a float).
+ * No floats, tags, undefined or indefinite lengths. Encoding is done by cborg, which always
+ * emits shortest-form heads and definite lengths, and sorts map keys length-first then
+ * bytewise; for text keys that is exactly RFC 8949's bytewise order of the encoded keys.
  *
- * Decoding is strict: the bytes are decoded by cbor-x, converted back to the data model, and
- * re-encoded; unless the re-encoding is byte-for-byte identical to the input, the input was
- * not deterministic (or used something outside the model: duplicate keys, tags, floats,
- * over-long heads, indefinite lengths) and is rejected with `CBOR_NOT_CANONICAL`.
+ * Decoding is strict: the bytes are decoded by cborg (into Maps, so no key can reach an
+ * object prototype), converted back to the data model, and re-encoded; unless the re-encoding
+ * is byte-for-byte identical to the input, the input was not deterministic (or used something
+ * outside the model: duplicate keys, floats, over-long heads, indefinite lengths) and is
+ * rejected with `CBOR_NOT_CANONICAL`. Bytes cborg cannot decode at all (truncation, tags,
+ * reserved values) are `CBOR_MALFORMED`.
  */
-import { Decoder, Encoder } from 'cbor-x';
+import { decode as cborgDecode, encode as cborgEncode } from 'cborg';
 import { CairnError } from '../../errors.ts';
 
 /** A value in Cairn's CBOR data model. Maps decode to null-prototype plain objects. */
 export type CborValue = number | string | boolean | null | Uint8Array | CborValue[] | { [key: string]: CborValue };
 
-const encoder = new Encoder({
-  useRecords: false,
-  mapsAsObjects: false,
-  variableMapSize: true,
-  tagUint8Array: false,
-  pack: false,
-});
+const DECODE_OPTIONS = { useMaps: true, allowIndefinite: true, allowUndefined: true, allowInfinity: true, allowNaN: true, allowBigInt: true, strict: false, rejectDuplicateMapKeys: false } as const;
 
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, pack: false });
-
-const UINT32_MAX = 0xffff_ffff;
 /** Maximum nesting depth accepted when encoding or decoding (Cairn's records use at most 4). */
 export const MAX_CBOR_DEPTH = 32;
 
@@ -55,7 +48,7 @@ function normalise(value: unknown, depth: number): unknown {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new CairnError('CBOR_NOT_CANONICAL', `number ${value} is not a safe integer`);
-    return Math.abs(value) > UINT32_MAX ? BigInt(value) : value;
+    return value;
   }
   if (value instanceof Uint8Array) return value;
   if (Array.isArray(value)) return value.map((v) => normalise(v, depth + 1));
@@ -72,9 +65,7 @@ function normalise(value: unknown, depth: number): unknown {
  * `undefined` are omitted.
  */
 export function encodeCbor(value: CborValue | Record<string, unknown>): Uint8Array {
-  const bytes = encoder.encode(normalise(value, 0)) as Uint8Array;
-  // cbor-x may hand out a view of its internal buffer; copy so callers own the bytes.
-  return Uint8Array.prototype.slice.call(bytes);
+  return cborgEncode(normalise(value, 0));
 }
 
 function toModel(value: unknown, depth: number): CborValue {
@@ -116,7 +107,7 @@ export function decodeCbor(bytes: Uint8Array): CborValue {
   if (bytes.length === 0) throw new CairnError('CBOR_MALFORMED', 'empty CBOR input');
   let decoded: unknown;
   try {
-    decoded = decoder.decode(bytes);
+    decoded = cborgDecode(bytes, DECODE_OPTIONS);
   } catch (error) {
     throw new CairnError('CBOR_MALFORMED', `malformed CBOR: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
