@@ -55,7 +55,7 @@ export function parseImage(file: Uint8Array): IndependentImage {
   if (view.getUint16(8) !== 1) throw new Error('bad version');
   const headerLength = view.getUint32(10);
   const headerBytes = file.subarray(14, 14 + headerLength);
-  const header = cbor2Decode(headerBytes) as Record<string, unknown>;
+  const header = cbor2Decode<Record<string, unknown>>(headerBytes);
   if (Buffer.compare(dcbor(header), headerBytes) !== 0) throw new Error('header not deterministic');
   const content = file.subarray(14 + headerLength);
   if (content.length !== header.size) throw new Error('size mismatch');

@@ -139,7 +139,7 @@ addVector('empty-ml-dsa-87', 'empty content (size 0), producer dave with ML-DSA-
 const headerLength = new DataView(raw.buffer, raw.byteOffset).getUint32(10);
 const rawHeader = raw.subarray(14, 14 + headerLength);
 const rawContent = raw.subarray(14 + headerLength);
-const baseHeader = cbor2Decode(rawHeader) as Record<string, unknown> & { attestations: Array<Record<string, unknown>> };
+const baseHeader = cbor2Decode<Record<string, unknown> & { attestations: Array<Record<string, unknown>> }>(rawHeader);
 
 function fileWith(header: Uint8Array, content: Uint8Array = rawContent, version = 1): Uint8Array {
   const pre = new Uint8Array(14);
