@@ -21,7 +21,7 @@ import { CONTENT_TYPE_OCTET_STREAM, PREAMBLE_BYTES, assertChainId, assertValidat
 import { encodeHeader, encodePreamble } from './header-codec.ts';
 
 /** Read size used when streaming content from files. */
-export const FILE_CHUNK_BYTES = 1024 * 1024;
+export const FILE_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Where the content of a new image comes from. */
 export type ImageContentSource = { path: string } | { stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>; size?: number };
@@ -100,6 +100,23 @@ function checkFields(options: Omit<CreateImageFileOptions, 'content' | 'out'>): 
   return { chain: options.chain, height: options.height, validator: options.validator, contentType, createdAt };
 }
 
+/**
+ * Length of the prefix the final header will have: digest and signature are fixed-length byte
+ * strings, so a header with zero-filled ones encodes to the same length (without signing).
+ */
+function placeholderPrefixLength(fields: { chain: string; height: number; validator: string; contentType: string; createdAt: number; size: number }, key: SigningKey): number {
+  const signature = new Uint8Array(algorithmSpec(key.algorithm).signatureBytes);
+  return encodeImagePrefix({
+    chain: fields.chain,
+    height: fields.height,
+    digest: `sha3-256:${'0'.repeat(64)}`,
+    size: fields.size,
+    contentType: fields.contentType,
+    createdAt: fields.createdAt,
+    attestations: [{ validator: fields.validator, signedAt: fields.createdAt, algorithm: key.algorithm, signature }],
+  }).length;
+}
+
 /** Creates a signed image file from content in one pass; returns its header. */
 export async function createImageFile(options: CreateImageFileOptions): Promise<ImageHeader> {
   const fields = checkFields(options);
@@ -112,8 +129,7 @@ export async function createImageFile(options: CreateImageFileOptions): Promise<
     }
   }
   const source = await openSource(options.content);
-  const placeholder = producerHeader({ ...fields, digest: `sha3-256:${'0'.repeat(64)}`, size: source.size }, options.key);
-  const prefixLength = encodeImagePrefix({ ...placeholder, attestations: [{ ...placeholder.attestations[0]!, signature: new Uint8Array(algorithmSpec(options.key.algorithm).signatureBytes) }] }).length;
+  const prefixLength = placeholderPrefixLength({ ...fields, size: source.size }, options.key);
   const temp = await createTempSibling(options.out, { overwrite: options.overwrite ?? false });
   try {
     const { digest, size } = await copyHashing(source.chunks, temp, prefixLength);
@@ -148,22 +164,41 @@ async function openSource(content: ImageContentSource): Promise<{ size: number; 
   return { size: content.size, chunks: content.stream };
 }
 
+/** Writes allowed in flight while the next chunk is hashed. */
+const MAX_WRITES_IN_FLIGHT = 2;
+/** Bytes written between background fdatasync calls. */
+const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
+
 /**
- * Hashes chunks and writes them at `offset` onwards, keeping one write in flight so hashing
- * (main thread) and writing (libuv pool) overlap.
+ * Hashes chunks and writes them at `offset` onwards, with a bounded number of writes in flight
+ * so hashing (main thread) and writing (libuv pool) overlap while memory stays bounded.
  */
 async function copyHashing(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, temp: TempSibling, offset: number): Promise<{ digest: Digest; size: number }> {
   const hasher = new ContentHasher();
   let position = offset;
-  let inFlight: Promise<unknown> = Promise.resolve();
-  for await (const chunk of chunks) {
-    hasher.update(chunk);
-    await inFlight;
-    inFlight = temp.handle.write(chunk, 0, chunk.length, position);
-    inFlight.catch(() => undefined); // observed by the next await; avoids an unhandled rejection meanwhile
-    position += chunk.length;
+  let unflushed = 0;
+  let flush: Promise<unknown> | undefined;
+  const inFlight: Array<Promise<unknown>> = [];
+  try {
+    for await (const chunk of chunks) {
+      hasher.update(chunk);
+      while (inFlight.length >= MAX_WRITES_IN_FLIGHT) await inFlight.shift();
+      const write = temp.handle.write(chunk, 0, chunk.length, position);
+      write.catch(() => undefined); // observed when awaited; avoids an unhandled rejection meanwhile
+      inFlight.push(write);
+      position += chunk.length;
+      unflushed += chunk.length;
+      // Start writeback early so the disk works while we hash, instead of all at the final fsync.
+      if (unflushed >= FLUSH_EVERY_BYTES && !flush) {
+        unflushed = 0;
+        flush = temp.handle.datasync().finally(() => (flush = undefined));
+        flush.catch(() => undefined);
+      }
+    }
+  } finally {
+    await Promise.allSettled([...inFlight, flush]);
   }
-  await inFlight;
+  await Promise.all(inFlight);
   return { digest: hasher.digest(), size: hasher.size };
 }
 
