@@ -39,8 +39,9 @@ switch (op) {
     await out.close();
     break;
   }
+  case undefined:
   default:
-    throw new Error(`unknown op ${op}`);
+    throw new Error(`unknown op ${String(op)}`);
 }
 const ms = performance.now() - started;
 if (bytes === 0) bytes = (await stat(a!)).size;
