@@ -1,0 +1,8 @@
+/** Where `minio/start` records the server it started, for `minio/stop`. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Path of the state file. */
+export function stateFile(): string {
+  return process.env.CAIRN_MINIO_STATE ?? join(process.env.CAIRN_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'cairn'), 'run', 'minio.json');
+}

@@ -1,0 +1,195 @@
+/**
+ * S3-compatible blob store (MinIO is the reference; AWS S3, Ceph RGW, versitygw and Garage by
+ * configuration alone: endpoint, region, path-style, credentials).
+ *
+ * Mapping of the contract onto S3:
+ * - put: PutObject for byte bodies; streams go through lib-storage's `Upload` (one PutObject
+ *   below the part size, else multipart with 8 MiB parts, 2 in flight). If the body stream
+ *   fails, the multipart upload is aborted, so a failed put leaves no object and no parts.
+ * - createIfAbsent / replaceIfMatch: PutObject with `If-None-Match: *` / `If-Match: <etag>`.
+ * - get: GetObject with `Range`; head: HeadObject; list: ListObjectsV2 pages.
+ * - delete: on a versioned bucket (Object Lock implies versioning) every version and delete
+ *   marker of the key is removed, so deleted content really leaves the bucket.
+ * - listIncompleteUploads / abortIncompleteUpload: ListMultipartUploads / AbortMultipartUpload,
+ *   used at start-up to clean what a crashed process left.
+ * The AWS SDK is imported lazily, only when this driver is used. Errors are translated in
+ * `s3-errors.ts` only.
+ */
+import { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { CairnError } from '../../../errors.ts';
+import { assertStoreKey, assertStorePrefix, type BlobStore, type ByteRange, type GetResult, type IncompleteUpload, type ObjectInfo, type PutBody } from '../blob-store.ts';
+import { translateS3Error } from './s3-errors.ts';
+
+/** Options for {@link createS3Store}. */
+export interface S3StoreOptions {
+  readonly endpoint?: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly forcePathStyle: boolean;
+  /** SDK attempts per request (default 3). */
+  readonly maxAttempts?: number;
+  /** Multipart part size (default 8 MiB). */
+  readonly partSizeBytes?: number;
+  /** Parts uploaded concurrently (default 2). */
+  readonly queueSize?: number;
+}
+
+function totalSize(contentRange: string | undefined, fallback: number): number {
+  const match = /\/(\d+)$/.exec(contentRange ?? '');
+  return match ? Number(match[1]) : fallback;
+}
+
+/** Connects to the bucket and returns a store; fails if the bucket cannot be reached. */
+export async function createS3Store(options: S3StoreOptions): Promise<BlobStore> {
+  const s3 = await import('@aws-sdk/client-s3');
+  const { Upload } = await import('@aws-sdk/lib-storage');
+  const client: S3Client = new s3.S3Client({
+    region: options.region,
+    forcePathStyle: options.forcePathStyle,
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.accessKeyId && options.secretAccessKey ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } } : {}),
+  });
+  const Bucket = options.bucket;
+  const partSize = options.partSizeBytes ?? 8 * 1024 * 1024;
+  const queueSize = options.queueSize ?? 2;
+
+  async function call<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw translateS3Error(error, operation, key);
+    }
+  }
+
+  const versioning = await call('GetBucketVersioning', Bucket, () => client.send(new s3.GetBucketVersioningCommand({ Bucket })));
+  const versioned = versioning.Status === 'Enabled' || versioning.Status === 'Suspended';
+  let objectLock = false;
+  try {
+    const lock = await client.send(new s3.GetObjectLockConfigurationCommand({ Bucket }));
+    objectLock = lock.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+  } catch (error) {
+    const name = (error as { name?: string }).name ?? '';
+    if (!/ObjectLockConfigurationNotFound|NotImplemented|NoSuchObjectLockConfiguration/.test(name)) throw translateS3Error(error, 'GetObjectLockConfiguration', Bucket);
+  }
+
+  async function head(key: string): Promise<ObjectInfo | undefined> {
+    assertStoreKey(key);
+    try {
+      const out = await client.send(new s3.HeadObjectCommand({ Bucket, Key: key }));
+      return { key, size: out.ContentLength ?? 0, etag: out.ETag ?? '', lastModified: out.LastModified ?? new Date(0) };
+    } catch (error) {
+      const translated = translateS3Error(error, 'HeadObject', key);
+      if (translated.code === 'NOT_FOUND') return undefined;
+      throw translated;
+    }
+  }
+
+  async function conditionalPut(key: string, body: Uint8Array, condition: { IfNoneMatch: string } | { IfMatch: string }): Promise<boolean> {
+    assertStoreKey(key);
+    try {
+      await client.send(new s3.PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: body.length, ...condition }));
+      return true;
+    } catch (error) {
+      const translated = translateS3Error(error, 'PutObject (conditional)', key);
+      // 412: the condition did not hold. 409 ConditionalRequestConflict: a concurrent writer won.
+      if (translated.code === 'PRECONDITION_FAILED' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 409) return false;
+      if ('IfMatch' in condition && translated.code === 'NOT_FOUND') return false;
+      throw translated;
+    }
+  }
+
+  return {
+    driver: 's3',
+    capabilities: { multipart: true, objectLock },
+    async put(key: string, body: PutBody) {
+      assertStoreKey(key);
+      await call('PutObject', key, async () => {
+        if (body instanceof Uint8Array) {
+          await client.send(new s3.PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: body.length }));
+          return;
+        }
+        const upload = new Upload({ client, params: { Bucket, Key: key, Body: Readable.from(body, { objectMode: false }) }, partSize, queueSize, leavePartsOnError: false });
+        await upload.done();
+      });
+      const stored = await head(key);
+      if (!stored) throw new CairnError('STORE_ERROR', `[s3] PutObject ${key}: object missing right after upload`);
+      return stored;
+    },
+    createIfAbsent(key, body) {
+      return conditionalPut(key, body, { IfNoneMatch: '*' });
+    },
+    replaceIfMatch(key, body, etag) {
+      return conditionalPut(key, body, { IfMatch: etag });
+    },
+    async get(key: string, range?: ByteRange): Promise<GetResult> {
+      assertStoreKey(key);
+      if (range && (range.start < 0 || range.end < range.start)) throw new CairnError('RANGE_NOT_SATISFIABLE', `invalid range ${range.start}-${range.end}`);
+      const out = await call('GetObject', key, () => client.send(new s3.GetObjectCommand({ Bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })));
+      const length = out.ContentLength ?? 0;
+      if (range && length !== range.end - range.start + 1) {
+        (out.Body as Readable | undefined)?.destroy();
+        throw new CairnError('RANGE_NOT_SATISFIABLE', `range ${range.start}-${range.end} is outside object ${key}`, { details: { size: totalSize(out.ContentRange, length) } });
+      }
+      const body = out.Body as Readable | undefined;
+      if (!body) throw new CairnError('STORE_ERROR', `[s3] GetObject ${key}: no body`);
+      return { body, info: { key, size: totalSize(out.ContentRange, length), etag: out.ETag ?? '', lastModified: out.LastModified ?? new Date(0) } };
+    },
+    head,
+    async *list(prefix: string) {
+      assertStorePrefix(prefix);
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await call('ListObjectsV2', prefix, () => client.send(new s3.ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken })));
+        for (const o of page.Contents ?? []) {
+          if (o.Key) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '', lastModified: o.LastModified ?? new Date(0) };
+        }
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    },
+    async delete(key: string) {
+      assertStoreKey(key);
+      if (!versioned) {
+        await call('DeleteObject', key, () => client.send(new s3.DeleteObjectCommand({ Bucket, Key: key })));
+        return;
+      }
+      let KeyMarker: string | undefined;
+      let VersionIdMarker: string | undefined;
+      do {
+        const page = await call('ListObjectVersions', key, () => client.send(new s3.ListObjectVersionsCommand({ Bucket, Prefix: key, KeyMarker, VersionIdMarker })));
+        const versions = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].filter((v) => v.Key === key && v.VersionId);
+        for (const v of versions) {
+          await call('DeleteObject (version)', key, () => client.send(new s3.DeleteObjectCommand({ Bucket, Key: key, VersionId: v.VersionId })));
+        }
+        KeyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        VersionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+      } while (KeyMarker);
+    },
+    async *listIncompleteUploads(prefix: string): AsyncGenerator<IncompleteUpload> {
+      assertStorePrefix(prefix);
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      do {
+        const page = await call('ListMultipartUploads', prefix, () => client.send(new s3.ListMultipartUploadsCommand({ Bucket, Prefix: prefix, KeyMarker, UploadIdMarker })));
+        for (const u of page.Uploads ?? []) {
+          if (u.Key && u.UploadId) yield { key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) };
+        }
+        KeyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        UploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+      } while (KeyMarker);
+    },
+    async abortIncompleteUpload(upload: IncompleteUpload) {
+      await call('AbortMultipartUpload', upload.key, () => client.send(new s3.AbortMultipartUploadCommand({ Bucket, Key: upload.key, UploadId: upload.uploadId })));
+    },
+    async ping() {
+      await call('HeadBucket', Bucket, () => client.send(new s3.HeadBucketCommand({ Bucket })));
+    },
+    async close() {
+      client.destroy();
+    },
+  };
+}
