@@ -8,7 +8,7 @@
  * the resolved path is checked to stay under the root (no traversal).
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { CairnError } from '../../../errors.ts';
 import { createTempSibling } from '../../fs/atomic-write.ts';
@@ -33,7 +33,7 @@ function isMissing(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-async function writeBody(handle: import('node:fs/promises').FileHandle, body: PutBody): Promise<void> {
+async function writeBody(handle: FileHandle, body: PutBody): Promise<void> {
   if (body instanceof Uint8Array) {
     await handle.writeFile(body);
     return;
