@@ -1,0 +1,203 @@
+/**
+ * Content sealing at rest: ChaCha20-Poly1305 over fixed-size chunks, STREAM-style.
+ *
+ * Sealed object layout (see docs/STORAGE.md):
+ *
+ *   offset  size  field
+ *   0       8     magic "\x89CSEAL\r\n"
+ *   8       1     version = 1
+ *   9       3     zero
+ *   12      4     chunk size C (plaintext bytes per chunk), u32 big-endian
+ *   16      7     nonce prefix (random per blob)
+ *   23      1     zero
+ *   24      ...   n = max(1, ceil(size / C)) sealed chunks: ciphertext ‖ 16-byte tag;
+ *                 every chunk holds C plaintext bytes except the last (0 … C)
+ *
+ * Chunk i is sealed with nonce = prefix (7) ‖ i (u32 BE) ‖ last (0x01 for chunk n−1, else
+ * 0x00) and AAD = the content digest (32 bytes). Reordered or repeated chunks fail (nonce), a
+ * truncated object fails (the chunk read as last was not sealed as last, or bytes are missing),
+ * a flipped bit fails (tag), and a blob moved under another digest fails (AAD). A plaintext
+ * range needs only the chunks it overlaps. Plaintext is released only after its chunk's tag
+ * verifies.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { CairnError } from '../../errors.ts';
+
+/** Size of the sealed object header. */
+export const SEAL_HEADER_BYTES = 24;
+/** Authentication tag per chunk. */
+export const TAG_BYTES = 16;
+/** Default plaintext chunk size: small enough that ranges decrypt little, large enough to stream fast. */
+export const DEFAULT_CHUNK_BYTES = 64 * 1024;
+const MAGIC = Buffer.from([0x89, 0x43, 0x53, 0x45, 0x41, 0x4c, 0x0d, 0x0a]);
+const OUTPUT_BATCH_BYTES = 1024 * 1024;
+
+/** Parameters of one sealed blob. */
+export interface SealParams {
+  readonly dataKey: Uint8Array;
+  readonly noncePrefix: Uint8Array;
+  readonly chunkBytes: number;
+  /** Content digest bytes, bound to every chunk as AAD. */
+  readonly digest: Uint8Array;
+}
+
+/** A fresh random nonce prefix. */
+export function newNoncePrefix(): Buffer {
+  return randomBytes(7);
+}
+
+function nonce(prefix: Uint8Array, index: number, last: boolean): Buffer {
+  const n = Buffer.alloc(12);
+  n.set(prefix, 0);
+  n.writeUInt32BE(index, 7);
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
+/** Number of chunks for `size` plaintext bytes. */
+export function chunkCount(size: number, chunkBytes: number): number {
+  return Math.max(1, Math.ceil(size / chunkBytes));
+}
+
+/** Size of the sealed object for `size` plaintext bytes. */
+export function sealedSize(size: number, chunkBytes: number): number {
+  return SEAL_HEADER_BYTES + size + chunkCount(size, chunkBytes) * TAG_BYTES;
+}
+
+function encodeHeader(params: SealParams): Buffer {
+  const header = Buffer.alloc(SEAL_HEADER_BYTES);
+  MAGIC.copy(header, 0);
+  header[8] = 1;
+  header.writeUInt32BE(params.chunkBytes, 12);
+  header.set(params.noncePrefix, 16);
+  return header;
+}
+
+/** Checks a sealed object header against the expected parameters. */
+export function checkSealHeader(header: Uint8Array, params: Pick<SealParams, 'noncePrefix' | 'chunkBytes'>): void {
+  const h = Buffer.from(header.buffer, header.byteOffset, header.byteLength);
+  if (h.length !== SEAL_HEADER_BYTES || !h.subarray(0, 8).equals(MAGIC) || h[8] !== 1 || h.readUInt32BE(12) !== params.chunkBytes || !h.subarray(16, 23).equals(Buffer.from(params.noncePrefix))) {
+    throw new CairnError('INTEGRITY_ERROR', 'sealed object header does not match its metadata');
+  }
+}
+
+function sealChunk(params: SealParams, index: number, last: boolean, plaintext: Uint8Array): Buffer[] {
+  const cipher = createCipheriv('chacha20-poly1305', params.dataKey, nonce(params.noncePrefix, index, last), { authTagLength: TAG_BYTES });
+  cipher.setAAD(params.digest, { plaintextLength: plaintext.length });
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return [body, cipher.getAuthTag()];
+}
+
+/**
+ * Seals a plaintext stream; yields the header and the sealed chunks in batches of about 1 MiB.
+ * Memory is bounded by one chunk of look-ahead plus one output batch.
+ */
+export async function* sealStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, params: SealParams): AsyncGenerator<Buffer> {
+  const C = params.chunkBytes;
+  let out: Buffer[] = [encodeHeader(params)];
+  let outBytes = SEAL_HEADER_BYTES;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let index = 0;
+
+  const take = (n: number): Buffer => {
+    const whole = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    const head = whole.subarray(0, n);
+    const rest = whole.subarray(n);
+    pending = rest.length ? [rest] : [];
+    pendingBytes = rest.length;
+    return head;
+  };
+
+  for await (const chunk of source) {
+    if (chunk.length === 0) continue;
+    pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    pendingBytes += chunk.length;
+    // Seal only while more than one chunk is pending: the final chunk must be known as final.
+    while (pendingBytes > C) {
+      for (const b of sealChunk(params, index++, false, take(C))) {
+        out.push(b);
+        outBytes += b.length;
+      }
+    }
+    if (outBytes >= OUTPUT_BATCH_BYTES) {
+      yield Buffer.concat(out, outBytes);
+      out = [];
+      outBytes = 0;
+    }
+  }
+  for (const b of sealChunk(params, index, true, take(pendingBytes))) {
+    out.push(b);
+    outBytes += b.length;
+  }
+  yield Buffer.concat(out, outBytes);
+}
+
+/** Where a plaintext range lies in a sealed object. */
+export interface SealedRange {
+  /** First and last chunk indexes touched. */
+  readonly firstChunk: number;
+  readonly lastChunk: number;
+  /** Inclusive byte range of those chunks in the sealed object. */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Maps plaintext bytes [start, end] (inclusive) of a `size`-byte content onto sealed chunks. */
+export function sealedRangeFor(start: number, end: number, size: number, chunkBytes: number): SealedRange {
+  const n = chunkCount(size, chunkBytes);
+  const firstChunk = Math.floor(start / chunkBytes);
+  const lastChunk = Math.min(n - 1, Math.floor(end / chunkBytes));
+  const chunkStart = (i: number): number => SEAL_HEADER_BYTES + i * (chunkBytes + TAG_BYTES);
+  const lastPlain = lastChunk === n - 1 ? size - lastChunk * chunkBytes : chunkBytes;
+  return { firstChunk, lastChunk, start: chunkStart(firstChunk), end: chunkStart(lastChunk) + lastPlain + TAG_BYTES - 1 };
+}
+
+/**
+ * Opens sealed chunks `range.firstChunk … range.lastChunk` read from `sealed` (exactly the bytes
+ * of `range`) and yields plaintext bytes [start, end]. Fails with `INTEGRITY_ERROR` before
+ * releasing any plaintext of a chunk that does not authenticate, or if bytes are missing.
+ */
+export async function* openSealedRange(sealed: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, params: SealParams, size: number, start: number, end: number): AsyncGenerator<Buffer> {
+  const C = params.chunkBytes;
+  const n = chunkCount(size, C);
+  const range = sealedRangeFor(start, end, size, C);
+  let index = range.firstChunk;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+
+  const sealedLength = (i: number): number => (i === n - 1 ? size - i * C : C) + TAG_BYTES;
+  const open = (i: number, bytes: Buffer): Buffer => {
+    const decipher = createDecipheriv('chacha20-poly1305', params.dataKey, nonce(params.noncePrefix, i, i === n - 1), { authTagLength: TAG_BYTES });
+    decipher.setAAD(params.digest, { plaintextLength: bytes.length - TAG_BYTES });
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    const plain = decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES));
+    try {
+      decipher.final();
+    } catch (error) {
+      throw new CairnError('INTEGRITY_ERROR', `stored content chunk ${i} failed authentication`, { cause: error });
+    }
+    const from = i === range.firstChunk ? start - i * C : 0;
+    const to = i === range.lastChunk ? end - i * C + 1 : plain.length;
+    return plain.subarray(from, to);
+  };
+
+  for await (const chunk of sealed) {
+    pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    pendingBytes += chunk.length;
+    const batch: Buffer[] = [];
+    while (index <= range.lastChunk && pendingBytes >= sealedLength(index)) {
+      const need = sealedLength(index);
+      const whole = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+      batch.push(open(index++, whole.subarray(0, need)));
+      const rest = whole.subarray(need);
+      pending = rest.length ? [rest] : [];
+      pendingBytes = rest.length;
+    }
+    if (batch.length) yield batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch);
+  }
+  if (index <= range.lastChunk || pendingBytes > 0) {
+    throw new CairnError('INTEGRITY_ERROR', `stored content is truncated or has extra bytes (chunk ${index} of ${n})`);
+  }
+}
