@@ -54,7 +54,7 @@ export function chunked(bytes: Uint8Array, chunkSize = 7): Readable {
 }
 
 /** Reads a whole stream into one buffer (small test data only). */
-export async function collectBytes(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+export async function collectBytes(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(Buffer.from(chunk));
   return Buffer.concat(parts);

@@ -1,0 +1,290 @@
+/**
+ * The archive service: accepts pushed image files, keeps them sealed in the blob store, and
+ * serves images, content ranges and attestations. The store is the only source of truth; the
+ * index is rebuilt from it by {@link openArchive}.
+ *
+ * A push is checked in this order, so nothing is stored for a bad one:
+ *  1. preamble and header (size limit, structure);
+ *  2. chain and validators registered, every attestation's signature (before any content);
+ *  3. content streamed through SHA3-256 and sealing into a new blob object; the reader fails the
+ *     stream on a digest or size mismatch before the last chunk, so the upload is aborted;
+ *  4. the image record is created if absent: the commit point.
+ */
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CairnError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import type { Digest } from '../digest.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import { attestationOf, decodeAttestation, encodeAttestation, verifyAttestation } from '../image/attestation.ts';
+import { quorumOf, type QuorumStatus } from '../image/finality.ts';
+import type { Attestation, HeaderAttestation, ImageHeader } from '../image/format.ts';
+import { orderAttestations } from '../image/header-codec.ts';
+import { openImage } from '../image/image-reader.ts';
+import type { ChainRegistry, Registry } from '../registry/registry.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import type { ImageIndex} from './image-index.ts';
+import { type IndexedImage, type ListOptions } from './image-index.ts';
+import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
+import { attestationKey, imageRecordKey } from './layout.ts';
+import { loadIndex } from './load-index.ts';
+import { openSealedContent, storeSealedContent } from './sealed-content.ts';
+
+/** Everything the archive needs from its host. */
+export interface ArchiveOptions {
+  readonly store: BlobStore;
+  readonly keyring: Keyring;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Header size limit for pushes. */
+  readonly maxHeaderBytes: number;
+  /** Milliseconds since the epoch (injectable for tests). */
+  readonly now?: () => number;
+}
+
+/** The outcome of a push. */
+export interface PushResult {
+  /** True when the image was new; false when it was already archived (deduplicated). */
+  readonly created: boolean;
+  readonly image: IndexedImage;
+  /** Validators whose attestations this push added. */
+  readonly addedAttestations: readonly string[];
+}
+
+/** A readable range of content. */
+export interface ContentRange {
+  readonly start: number;
+  readonly end: number;
+  readonly body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+async function drain(stream: NodeJS.ReadableStream): Promise<void> {
+  await pipeline(stream, new Writable({ write: (_c, _e, cb) => cb() }));
+}
+
+async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+/** The archive. Create with {@link openArchive}. */
+export class Archive {
+  readonly store: BlobStore;
+  readonly #keyring: Keyring;
+  readonly #logger: Logger;
+  readonly #maxHeaderBytes: number;
+  readonly #now: () => number;
+  readonly #index: ImageIndex;
+  readonly #locks = new Map<Digest, Promise<unknown>>();
+  #registry: Registry;
+
+  constructor(options: ArchiveOptions, index: ImageIndex) {
+    this.store = options.store;
+    this.#keyring = options.keyring;
+    this.#logger = options.logger;
+    this.#maxHeaderBytes = options.maxHeaderBytes;
+    this.#now = options.now ?? Date.now;
+    this.#registry = options.registry;
+    this.#index = index;
+  }
+
+  /** The current validator registry. */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
+  /** Replaces the in-memory registry after it was updated in the store. */
+  setRegistry(registry: Registry): void {
+    this.#registry = registry;
+  }
+
+  /** The image index (read-only use). */
+  get index(): ImageIndex {
+    return this.#index;
+  }
+
+  #chain(chain: string): ChainRegistry {
+    const entry = this.#registry.chains.get(chain);
+    if (!entry) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
+    return entry;
+  }
+
+  /** Throws unless `attestation` is by a registered validator of its chain and verifies. */
+  #checkAttestation(chain: ChainRegistry, attestation: Attestation): void {
+    const validator = chain.validators.get(attestation.validator);
+    if (!validator) {
+      throw new CairnError('UNKNOWN_VALIDATOR', `validator ${attestation.validator} is not registered for chain ${chain.chain}`, { details: { chain: chain.chain, validator: attestation.validator } });
+    }
+    if (!validator.keys.some((key) => verifyAttestation(attestation, key))) {
+      throw new CairnError('SIGNATURE_INVALID', `attestation by ${attestation.validator} does not verify under its registered keys`, { details: { validator: attestation.validator } });
+    }
+  }
+
+  async #withLock<T>(digest: Digest, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(digest) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.catch(() => undefined);
+    this.#locks.set(digest, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(digest) === settled) this.#locks.delete(digest);
+    }
+  }
+
+  /**
+   * Accepts an image file stream. `declaredLength` (the HTTP Content-Length, when sent) must
+   * equal the image's length.
+   */
+  async push(body: AsyncIterable<Uint8Array>, declaredLength?: number): Promise<PushResult> {
+    const opened = await openImage(body, { maxHeaderBytes: this.#maxHeaderBytes });
+    try {
+      const { header } = opened;
+      const chain = this.#chain(header.chain);
+      const attestations = header.attestations.map((entry) => attestationOf(header, entry));
+      for (const attestation of attestations) this.#checkAttestation(chain, attestation);
+      if (declaredLength !== undefined && declaredLength !== opened.contentOffset + header.size) {
+        throw new CairnError('BODY_SIZE_MISMATCH', `Content-Length ${declaredLength} differs from the image's ${opened.contentOffset + header.size} bytes`);
+      }
+      const existing = this.#index.get(header.digest);
+      if (existing && (existing.record.chain !== header.chain || existing.record.height !== header.height)) {
+        throw new CairnError('DIGEST_CONFLICT', `${header.digest} is archived as ${existing.record.chain} height ${existing.record.height}`, {
+          details: { chain: existing.record.chain, height: existing.record.height },
+        });
+      }
+      return await this.#withLock(header.digest, async () => {
+        const known = this.#index.get(header.digest);
+        if (known) {
+          await drain(opened.content); // the pusher still has to deliver content that matches
+          return { created: false, image: known, addedAttestations: await this.#addAttestations(known, attestations) };
+        }
+        const blob = await storeSealedContent(this.store, this.#keyring, header.digest, header.size, opened.content);
+        const record: ImageRecord = { chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, createdAt: header.createdAt, storedAt: this.#now(), producer: header.attestations[0] as HeaderAttestation, blob };
+        let created: boolean;
+        try {
+          created = await this.store.createIfAbsent(imageRecordKey(header.chain, header.height, header.digest), encodeImageRecord(record));
+        } catch (error) {
+          await this.store.delete(blob.key).catch(() => undefined);
+          throw error;
+        }
+        if (!created) {
+          // Another process committed the same image first: ours is redundant.
+          await this.store.delete(blob.key);
+          const winner = await this.#loadRecord(header.chain, header.height, header.digest);
+          const entry: IndexedImage = { record: winner, attesters: new Set([winner.producer.validator]) };
+          this.#index.add(entry);
+          return { created: false, image: entry, addedAttestations: await this.#addAttestations(entry, attestations) };
+        }
+        const entry: IndexedImage = { record, attesters: new Set([record.producer.validator]) };
+        this.#index.add(entry);
+        const added = await this.#addAttestations(entry, attestations.slice(1));
+        this.#logger.info('image archived', { chain: record.chain, height: record.height, digest: record.digest, size: record.size, producer: record.producer.validator });
+        return { created: true, image: entry, addedAttestations: [record.producer.validator, ...added] };
+      });
+    } catch (error) {
+      opened.content.destroy();
+      throw error;
+    }
+  }
+
+  async #loadRecord(chain: string, height: number, digest: Digest): Promise<ImageRecord> {
+    const got = await this.store.get(imageRecordKey(chain, height, digest));
+    return decodeImageRecord(await readAll(got.body));
+  }
+
+  /** Stores the attestations not yet stored (already verified by the caller); returns their validators. */
+  async #addAttestations(entry: IndexedImage, attestations: readonly Attestation[]): Promise<string[]> {
+    const added: string[] = [];
+    for (const attestation of attestations) {
+      if (entry.attesters.has(attestation.validator)) continue;
+      await this.store.createIfAbsent(attestationKey(entry.record.digest, attestation.validator), encodeAttestation(attestation));
+      entry.attesters.add(attestation.validator);
+      entry.loaded?.set(attestation.validator, attestation);
+      added.push(attestation.validator);
+    }
+    return added;
+  }
+
+  /**
+   * Adds one standalone attestation to an archived image: it must name the image's chain,
+   * height, digest, size and content type, and verify under the validator's registered keys.
+   * Idempotent. Returns whether it was new.
+   */
+  async attest(attestation: Attestation): Promise<{ added: boolean; image: IndexedImage }> {
+    const entry = this.image(attestation.digest);
+    const r = entry.record;
+    if (attestation.chain !== r.chain || attestation.height !== r.height || attestation.size !== r.size || attestation.contentType !== r.contentType) {
+      throw new CairnError('INVALID_ARGUMENT', 'attestation does not match the archived image (chain, height, size or content type)', {
+        details: { chain: r.chain, height: r.height, size: r.size, contentType: r.contentType },
+      });
+    }
+    this.#checkAttestation(this.#chain(r.chain), attestation);
+    const added = await this.#withLock(r.digest, () => this.#addAttestations(entry, [attestation]));
+    return { added: added.length > 0, image: entry };
+  }
+
+  /** An archived image, or `NOT_FOUND`. */
+  image(digest: Digest): IndexedImage {
+    const entry = this.#index.get(digest);
+    if (!entry) throw new CairnError('NOT_FOUND', `no archived image ${digest}`);
+    return entry;
+  }
+
+  /** A page of a chain's images. */
+  list(chain: string, options: ListOptions): { images: IndexedImage[]; nextCursor?: string } {
+    this.#chain(chain);
+    return this.#index.list(chain, options);
+  }
+
+  /** Quorum status of an image under the current registry. */
+  quorum(entry: IndexedImage): QuorumStatus {
+    const chain = this.#registry.chains.get(entry.record.chain);
+    const weights = new Map(chain ? [...chain.validators.values()].map((v) => [v.id, v.weight] as const) : []);
+    return quorumOf(entry.attesters, weights);
+  }
+
+  /** The highest image of a chain (optionally the highest final one). */
+  latest(chain: string, options: { final?: boolean } = {}): IndexedImage | undefined {
+    this.#chain(chain);
+    return this.#index.latest(chain, options.final ? (e) => this.quorum(e).final : undefined);
+  }
+
+  /** Every stored attestation of an image, producer first, then by validator id. */
+  async attestations(entry: IndexedImage): Promise<HeaderAttestation[]> {
+    if (!entry.loaded) {
+      const loaded = new Map<string, Attestation>();
+      for await (const info of this.store.list(`attestations/${entry.record.digest.slice(9)}/`)) {
+        const attestation = decodeAttestation(await readAll((await this.store.get(info.key)).body));
+        if (attestation.digest === entry.record.digest) loaded.set(attestation.validator, attestation);
+      }
+      entry.loaded = loaded;
+    }
+    const others = [...entry.loaded.values()].map((a) => ({ validator: a.validator, signedAt: a.signedAt, algorithm: a.algorithm, signature: a.signature }));
+    return orderAttestations(entry.record.producer, others);
+  }
+
+  /** The image header with every current attestation: what a served image file starts with. */
+  async header(entry: IndexedImage): Promise<ImageHeader> {
+    const r = entry.record;
+    return { chain: r.chain, height: r.height, digest: r.digest, size: r.size, contentType: r.contentType, createdAt: r.createdAt, attestations: await this.attestations(entry) };
+  }
+
+  /** Opens plaintext content bytes [start, end] (whole content by default). */
+  async content(entry: IndexedImage, start = 0, end = entry.record.size - 1): Promise<ContentRange> {
+    const r = entry.record;
+    if (r.size === 0) return { start: 0, end: -1, body: [] };
+    return { start, end, body: await openSealedContent(this.store, this.#keyring, r.digest, r.size, r.blob, start, end) };
+  }
+
+  /** Releases the store. */
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+/** Opens the archive: rebuilds the index from the store. */
+export async function openArchive(options: ArchiveOptions): Promise<Archive> {
+  const index = await loadIndex(options.store, options.logger);
+  return new Archive(options, index);
+}

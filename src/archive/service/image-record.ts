@@ -1,0 +1,88 @@
+/**
+ * The image record: everything Cairn knows about an archived image except attestations added
+ * after the push. Deterministic CBOR (docs/STORAGE.md §Records):
+ *
+ *   { v: 1, chain, height, digest (32 B), size, contentType, createdAt, storedAt,
+ *     producer: { validator, signedAt, algorithm, signature },
+ *     blob: { key, chunkBytes, noncePrefix (7 B), keyId, wrappedKey (60 B) } }
+ */
+import { CairnError } from '../../errors.ts';
+import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
+import { digestFromBytes, digestToBytes, type Digest } from '../digest.ts';
+import { assertExactKeys, headerAttestationFromMap } from '../image/attestation.ts';
+import { isChainId, isContentType, isUint53, type HeaderAttestation } from '../image/format.ts';
+
+/** Where and how an image's content is sealed in the store. */
+export interface BlobRef {
+  readonly key: string;
+  readonly chunkBytes: number;
+  readonly noncePrefix: Uint8Array;
+  readonly keyId: string;
+  readonly wrappedKey: Uint8Array;
+}
+
+/** An archived image's record. */
+export interface ImageRecord {
+  readonly chain: string;
+  readonly height: number;
+  readonly digest: Digest;
+  readonly size: number;
+  readonly contentType: string;
+  readonly createdAt: number;
+  /** When Cairn first stored it (server clock, ms); retention ages count from here. */
+  readonly storedAt: number;
+  readonly producer: HeaderAttestation;
+  readonly blob: BlobRef;
+}
+
+/** Encodes a record. */
+export function encodeImageRecord(record: ImageRecord): Uint8Array {
+  return encodeCbor({
+    v: 1,
+    chain: record.chain,
+    height: record.height,
+    digest: digestToBytes(record.digest),
+    size: record.size,
+    contentType: record.contentType,
+    createdAt: record.createdAt,
+    storedAt: record.storedAt,
+    producer: { validator: record.producer.validator, signedAt: record.producer.signedAt, algorithm: record.producer.algorithm, signature: record.producer.signature },
+    blob: { key: record.blob.key, chunkBytes: record.blob.chunkBytes, noncePrefix: record.blob.noncePrefix, keyId: record.blob.keyId, wrappedKey: record.blob.wrappedKey },
+  });
+}
+
+function invalid(what: string): CairnError {
+  return new CairnError('INTEGRITY_ERROR', `stored image record is invalid: ${what}`);
+}
+
+/** Decodes and validates a record read from the store. */
+export function decodeImageRecord(bytes: Uint8Array): ImageRecord {
+  let value: CborValue;
+  try {
+    value = decodeCbor(bytes);
+  } catch (error) {
+    throw new CairnError('INTEGRITY_ERROR', 'stored image record is not deterministic CBOR', { cause: error });
+  }
+  if (!isCborMap(value) || value.v !== 1) throw invalid('not a version 1 record');
+  assertExactKeys(value, ['v', 'chain', 'height', 'digest', 'size', 'contentType', 'createdAt', 'storedAt', 'producer', 'blob'], 'image record', 'CBOR_MALFORMED');
+  const { chain, height, digest, size, contentType, createdAt, storedAt, producer, blob } = value;
+  if (!isChainId(chain) || !isUint53(height) || !(digest instanceof Uint8Array) || digest.length !== 32 || !isUint53(size) || !isContentType(contentType) || !isUint53(createdAt) || !isUint53(storedAt)) {
+    throw invalid('bad field');
+  }
+  if (!isCborMap(producer) || !isCborMap(blob)) throw invalid('producer or blob is not a map');
+  const { key, chunkBytes, noncePrefix, keyId, wrappedKey } = blob;
+  if (typeof key !== 'string' || !isUint53(chunkBytes) || chunkBytes === 0 || !(noncePrefix instanceof Uint8Array) || noncePrefix.length !== 7 || typeof keyId !== 'string' || !(wrappedKey instanceof Uint8Array)) {
+    throw invalid('bad blob reference');
+  }
+  return {
+    chain,
+    height,
+    digest: digestFromBytes(digest),
+    size,
+    contentType,
+    createdAt,
+    storedAt,
+    producer: headerAttestationFromMap(producer, 'image record producer', 'CBOR_MALFORMED'),
+    blob: { key, chunkBytes, noncePrefix, keyId, wrappedKey },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The archive's object layout in the blob store (normative description: docs/STORAGE.md).
+ *
+ *   images/<chain>/<height, 16 digits>/<digest hex>.cbor   image record: the commit point
+ *   attestations/<digest hex>/<hex of validator id>.cbor   one attestation per validator (not the producer's)
+ *   blobs/<digest hex>/<upload id>                         sealed content of one successful upload
+ *   registry/registry.json                                 the validator registry
+ *
+ * Everything about an image but its extra attestations is in its record, written last, with
+ * create-if-absent: an image exists exactly when its record does. Keys carry chain, height and
+ * digest so the index can be rebuilt from listings.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Digest } from '../digest.ts';
+import { isChainId, isValidatorId } from '../image/format.ts';
+
+export const IMAGES_PREFIX = 'images/';
+export const ATTESTATIONS_PREFIX = 'attestations/';
+export const BLOBS_PREFIX = 'blobs/';
+export const REGISTRY_KEY = 'registry/registry.json';
+
+const HEIGHT_DIGITS = 16;
+
+/** Hex part of a digest. */
+export function digestHex(digest: Digest): string {
+  return digest.slice('sha3-256:'.length);
+}
+
+/** Key of an image record. */
+export function imageRecordKey(chain: string, height: number, digest: Digest): string {
+  return `${IMAGES_PREFIX}${chain}/${String(height).padStart(HEIGHT_DIGITS, '0')}/${digestHex(digest)}.cbor`;
+}
+
+/** Parses an image record key; undefined for anything else. */
+export function parseImageRecordKey(key: string): { chain: string; height: number; digest: Digest } | undefined {
+  const match = /^images\/([^/]+)\/(\d{16})\/([0-9a-f]{64})\.cbor$/.exec(key);
+  if (!match || !isChainId(match[1])) return undefined;
+  const height = Number(match[2]);
+  if (!Number.isSafeInteger(height)) return undefined;
+  return { chain: match[1], height, digest: `sha3-256:${match[3] as string}` };
+}
+
+/** Key of one validator's attestation of an image (validator ids may hold characters keys cannot). */
+export function attestationKey(digest: Digest, validator: string): string {
+  return `${ATTESTATIONS_PREFIX}${digestHex(digest)}/${Buffer.from(validator).toString('hex')}.cbor`;
+}
+
+/** Parses an attestation key into digest and validator id. */
+export function parseAttestationKey(key: string): { digest: Digest; validator: string } | undefined {
+  const match = /^attestations\/([0-9a-f]{64})\/((?:[0-9a-f]{2})+)\.cbor$/.exec(key);
+  if (!match) return undefined;
+  const validator = Buffer.from(match[2] as string, 'hex').toString();
+  return isValidatorId(validator) ? { digest: `sha3-256:${match[1] as string}`, validator } : undefined;
+}
+
+/** A new, unique key for sealed content of `digest`. */
+export function newBlobKey(digest: Digest): string {
+  return `${BLOBS_PREFIX}${digestHex(digest)}/${randomBytes(12).toString('hex')}`;
+}
+
+/** Parses a blob key. */
+export function parseBlobKey(key: string): { digest: Digest } | undefined {
+  const match = /^blobs\/([0-9a-f]{64})\/[0-9a-f]{24}$/.exec(key);
+  return match ? { digest: `sha3-256:${match[1] as string}` } : undefined;
+}

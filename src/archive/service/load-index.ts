@@ -1,0 +1,63 @@
+/**
+ * Rebuilds the image index from the store: image records (fetched with bounded concurrency)
+ * and the attestation listing (validator ids only; bodies load lazily).
+ */
+import type { Logger } from '../../logger.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import { ImageIndex, type IndexedImage } from './image-index.ts';
+import { decodeImageRecord } from './image-record.ts';
+import { ATTESTATIONS_PREFIX, IMAGES_PREFIX, parseAttestationKey, parseImageRecordKey } from './layout.ts';
+
+const CONCURRENCY = 8;
+
+async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function forEachLimited<T>(items: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const running = new Set<Promise<void>>();
+  for await (const item of items) {
+    const task = fn(item).finally(() => running.delete(task));
+    running.add(task);
+    if (running.size >= limit) await Promise.race(running);
+  }
+  await Promise.all(running);
+}
+
+/** Loads every image record and attestation key into a new index. */
+export async function loadIndex(store: BlobStore, logger: Logger): Promise<ImageIndex> {
+  const index = new ImageIndex();
+  const started = Date.now();
+  await forEachLimited(store.list(IMAGES_PREFIX), CONCURRENCY, async (info) => {
+    const parsed = parseImageRecordKey(info.key);
+    if (!parsed) {
+      logger.warn('ignoring unexpected object under images/', { key: info.key });
+      return;
+    }
+    try {
+      const record = decodeImageRecord(await readAll((await store.get(info.key)).body));
+      if (record.chain !== parsed.chain || record.height !== parsed.height || record.digest !== parsed.digest) {
+        logger.error('image record does not match its key; not indexed', { key: info.key });
+        return;
+      }
+      const entry: IndexedImage = { record, attesters: new Set([record.producer.validator]) };
+      index.add(entry);
+    } catch (error) {
+      logger.error('unreadable image record; not indexed', { key: info.key, error });
+    }
+  });
+  let attestations = 0;
+  for await (const info of store.list(ATTESTATIONS_PREFIX)) {
+    const parsed = parseAttestationKey(info.key);
+    const entry = parsed && index.get(parsed.digest);
+    if (entry && parsed) {
+      entry.attesters.add(parsed.validator);
+      attestations++;
+    }
+  }
+  logger.info('index rebuilt from store', { images: index.size, attestations, ms: Date.now() - started });
+  return index;
+}

@@ -1,0 +1,101 @@
+/**
+ * Housekeeping on the store: removing what interrupted pushes left behind, and rewrapping data
+ * keys under a new master key.
+ */
+import { CairnError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { digestToBytes } from '../digest.ts';
+import { unwrapDataKey, wrapDataKey } from '../crypto/data-key.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import type { ImageIndex } from './image-index.ts';
+import { decodeImageRecord, encodeImageRecord } from './image-record.ts';
+import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, imageRecordKey, parseAttestationKey, parseBlobKey } from './layout.ts';
+
+/** What a cleanup removed. */
+export interface CleanupReport {
+  abortedUploads: number;
+  orphanBlobs: number;
+  orphanAttestations: number;
+}
+
+/**
+ * Removes leftovers of interrupted pushes older than `graceMs`: incomplete multipart uploads,
+ * blob objects no image record points to, attestations of images that do not exist. The grace
+ * period protects pushes still in flight in another process on the same bucket.
+ */
+export async function cleanupOrphans(store: BlobStore, index: ImageIndex, options: { graceMs: number; now: number; logger: Logger }): Promise<CleanupReport> {
+  const cutoff = options.now - options.graceMs;
+  const report: CleanupReport = { abortedUploads: 0, orphanBlobs: 0, orphanAttestations: 0 };
+  if (store.capabilities.multipart && store.listIncompleteUploads && store.abortIncompleteUpload) {
+    const stale = [];
+    for await (const upload of store.listIncompleteUploads(BLOBS_PREFIX)) if (upload.initiated.getTime() <= cutoff) stale.push(upload);
+    for (const upload of stale) {
+      await store.abortIncompleteUpload(upload);
+      report.abortedUploads++;
+    }
+  }
+  const orphanBlobs = [];
+  for await (const info of store.list(BLOBS_PREFIX)) {
+    const parsed = parseBlobKey(info.key);
+    if (!parsed || info.lastModified.getTime() > cutoff) continue;
+    if (index.get(parsed.digest)?.record.blob.key !== info.key) orphanBlobs.push(info.key);
+  }
+  for (const key of orphanBlobs) {
+    await store.delete(key);
+    report.orphanBlobs++;
+  }
+  const orphanAttestations = [];
+  for await (const info of store.list(ATTESTATIONS_PREFIX)) {
+    const parsed = parseAttestationKey(info.key);
+    if (parsed && !index.get(parsed.digest) && info.lastModified.getTime() <= cutoff) orphanAttestations.push(info.key);
+  }
+  for (const key of orphanAttestations) {
+    await store.delete(key);
+    report.orphanAttestations++;
+  }
+  if (report.abortedUploads + report.orphanBlobs + report.orphanAttestations > 0) options.logger.warn('removed leftovers of interrupted pushes', { ...report });
+  return report;
+}
+
+/** What a key rotation did. */
+export interface RotationReport {
+  rewrapped: number;
+  alreadyCurrent: number;
+}
+
+/**
+ * Rewraps every image's data key under the keyring's active master key (content is not
+ * re-encrypted). Records change by compare-and-swap; the index is updated in place.
+ */
+export async function rotateDataKeys(store: BlobStore, index: ImageIndex, keyring: Keyring, logger: Logger): Promise<RotationReport> {
+  const report: RotationReport = { rewrapped: 0, alreadyCurrent: 0 };
+  for (const chain of index.chains()) {
+    for (const entry of [...index.all(chain)]) {
+      const { record } = entry;
+      if (record.blob.keyId === keyring.activeId) {
+        report.alreadyCurrent++;
+        continue;
+      }
+      const key = imageRecordKey(record.chain, record.height, record.digest);
+      for (let attempt = 0; ; attempt++) {
+        const got = await store.get(key);
+        const parts: Buffer[] = [];
+        for await (const chunk of got.body as AsyncIterable<Buffer>) parts.push(chunk);
+        const current = decodeImageRecord(Buffer.concat(parts));
+        const digestBytes = digestToBytes(current.digest);
+        const dataKey = unwrapDataKey(keyring, current.blob.keyId, current.blob.wrappedKey, digestBytes);
+        const { keyId, wrapped } = wrapDataKey(keyring, dataKey, digestBytes);
+        const next = { ...current, blob: { ...current.blob, keyId, wrappedKey: wrapped } };
+        if (await store.replaceIfMatch(key, encodeImageRecord(next), got.info.etag)) {
+          index.add({ ...entry, record: next });
+          report.rewrapped++;
+          break;
+        }
+        if (attempt >= 3) throw new CairnError('PRECONDITION_FAILED', `record ${key} kept changing during rotation`);
+      }
+    }
+  }
+  logger.info('data keys rotated', { activeKeyId: keyring.activeId, ...report });
+  return report;
+}

@@ -1,0 +1,52 @@
+/**
+ * The validator registry persisted in the blob store (`registry/registry.json`), the single
+ * source of truth once it exists. Updates are compare-and-swap on the object's etag, so two
+ * Cairn processes on one bucket cannot lose each other's changes.
+ */
+import { CairnError } from '../../errors.ts';
+import { parseRegistry, registryToDocument, type Registry, type RegistryDocument } from '../registry/registry.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import { REGISTRY_KEY } from './layout.ts';
+
+async function readJson(store: BlobStore): Promise<{ document: unknown; etag: string } | undefined> {
+  const info = await store.head(REGISTRY_KEY);
+  if (!info) return undefined;
+  const got = await store.get(REGISTRY_KEY);
+  const parts: Buffer[] = [];
+  for await (const chunk of got.body as AsyncIterable<Buffer>) parts.push(chunk);
+  try {
+    return { document: JSON.parse(Buffer.concat(parts).toString('utf8')), etag: got.info.etag };
+  } catch (error) {
+    throw new CairnError('INTEGRITY_ERROR', 'stored registry is not valid JSON', { cause: error });
+  }
+}
+
+function encode(registry: Registry): Uint8Array {
+  return Buffer.from(`${JSON.stringify(registryToDocument(registry), null, 2)}\n`);
+}
+
+/** Loads the stored registry, or stores `initial` when there is none yet. */
+export async function loadOrSeedRegistry(store: BlobStore, initial: Registry): Promise<{ registry: Registry; seeded: boolean }> {
+  const stored = await readJson(store);
+  if (stored) return { registry: parseRegistry(stored.document), seeded: false };
+  if (await store.createIfAbsent(REGISTRY_KEY, encode(initial))) return { registry: initial, seeded: true };
+  const raced = await readJson(store);
+  if (!raced) throw new CairnError('STORE_ERROR', 'registry vanished while it was being created');
+  return { registry: parseRegistry(raced.document), seeded: false };
+}
+
+/**
+ * Applies `change` to the stored registry with compare-and-swap, retrying on concurrent
+ * updates. `change` gets the current document and returns the new one (validated here).
+ */
+export async function updateStoredRegistry(store: BlobStore, change: (current: RegistryDocument) => RegistryDocument): Promise<Registry> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const stored = await readJson(store);
+    const current = stored ? registryToDocument(parseRegistry(stored.document)) : { chains: {} };
+    const next = parseRegistry(change(structuredClone(current)));
+    const bytes = encode(next);
+    const ok = stored ? await store.replaceIfMatch(REGISTRY_KEY, bytes, stored.etag) : await store.createIfAbsent(REGISTRY_KEY, bytes);
+    if (ok) return next;
+  }
+  throw new CairnError('PRECONDITION_FAILED', 'the registry kept changing concurrently; try again');
+}

@@ -1,0 +1,67 @@
+/**
+ * Content at rest: seal a verified stream into a new blob object, open ranges of it again.
+ */
+import type { Readable } from 'node:stream';
+import { CairnError } from '../../errors.ts';
+import { digestToBytes, type Digest } from '../digest.ts';
+import { unwrapDataKey, newDataKey, wrapDataKey } from '../crypto/data-key.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import { DEFAULT_CHUNK_BYTES, SEAL_HEADER_BYTES, checkSealHeader, newNoncePrefix, openSealedRange, sealStream, sealedRangeFor, sealedSize } from '../crypto/sealed-stream.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import { newBlobKey } from './layout.ts';
+import type { BlobRef } from './image-record.ts';
+
+/**
+ * Seals `content` (whose digest and size the caller has declared and is verifying as it
+ * streams) into a new blob object. Resolves with the reference once the object is complete;
+ * if the stream fails, the store put fails and leaves nothing.
+ */
+export async function storeSealedContent(store: BlobStore, keyring: Keyring, digest: Digest, size: number, content: AsyncIterable<Uint8Array>): Promise<BlobRef> {
+  const dataKey = newDataKey();
+  const noncePrefix = newNoncePrefix();
+  const digestBytes = digestToBytes(digest);
+  const { keyId, wrapped } = wrapDataKey(keyring, dataKey, digestBytes);
+  const key = newBlobKey(digest);
+  const info = await store.put(key, sealStream(content, { dataKey, noncePrefix, chunkBytes: DEFAULT_CHUNK_BYTES, digest: digestBytes }), { contentLength: sealedSize(size, DEFAULT_CHUNK_BYTES) });
+  if (info.size !== sealedSize(size, DEFAULT_CHUNK_BYTES)) {
+    await store.delete(key);
+    throw new CairnError('INTEGRITY_ERROR', `sealed object has ${info.size} bytes, expected ${sealedSize(size, DEFAULT_CHUNK_BYTES)}`);
+  }
+  return { key, chunkBytes: DEFAULT_CHUNK_BYTES, noncePrefix, keyId, wrappedKey: wrapped };
+}
+
+/**
+ * Opens plaintext bytes [start, end] of sealed content. The returned iterable fails with
+ * `INTEGRITY_ERROR` instead of yielding bytes that do not authenticate.
+ */
+export async function openSealedContent(store: BlobStore, keyring: Keyring, digest: Digest, size: number, blob: BlobRef, start: number, end: number): Promise<AsyncGenerator<Buffer>> {
+  const digestBytes = digestToBytes(digest);
+  const params = { dataKey: unwrapDataKey(keyring, blob.keyId, blob.wrappedKey, digestBytes), noncePrefix: blob.noncePrefix, chunkBytes: blob.chunkBytes, digest: digestBytes };
+  const range = sealedRangeFor(start, end, size, blob.chunkBytes);
+  // A whole-object read also checks the header; a range read trusts the record for its params.
+  const readHeader = range.firstChunk === 0;
+  const got = await store.get(blob.key, { start: readHeader ? 0 : range.start, end: range.end });
+  if (got.info.size !== sealedSize(size, blob.chunkBytes)) {
+    got.body.destroy();
+    throw new CairnError('INTEGRITY_ERROR', `sealed object ${blob.key} has ${got.info.size} bytes, expected ${sealedSize(size, blob.chunkBytes)}`);
+  }
+  return openSealedRange(readHeader ? stripHeader(got.body, params) : got.body, params, size, start, end);
+}
+
+async function* stripHeader(body: Readable, params: { noncePrefix: Uint8Array; chunkBytes: number }): AsyncGenerator<Uint8Array> {
+  let header = Buffer.alloc(0);
+  let done = false;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (done) {
+      yield chunk;
+      continue;
+    }
+    header = Buffer.concat([header, chunk]);
+    if (header.length >= SEAL_HEADER_BYTES) {
+      checkSealHeader(header.subarray(0, SEAL_HEADER_BYTES), params);
+      done = true;
+      if (header.length > SEAL_HEADER_BYTES) yield header.subarray(SEAL_HEADER_BYTES);
+    }
+  }
+  if (!done) throw new CairnError('INTEGRITY_ERROR', 'sealed object is shorter than its header');
+}
