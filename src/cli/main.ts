@@ -4,6 +4,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerImage } from './commands/image.ts';
 import { registerKeygen } from './commands/keygen.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerClientCommands } from './commands/client.ts';
+import { registerRegistryCommands } from './commands/registry.ts';
 import { EXIT, reportError } from './output.ts';
 
 /** Builds the command tree (exported for tests and shell completion). */
@@ -13,8 +16,11 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerServe(program);
   registerKeygen(program);
   registerImage(program);
+  registerClientCommands(program);
+  registerRegistryCommands(program);
   for (const command of program.commands) applyExitOverride(command);
   return program;
 }

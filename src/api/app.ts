@@ -1,0 +1,52 @@
+/**
+ * The HTTP API application (Hono), versioned under /v1. Assembled from route modules; errors are
+ * turned into responses in one place (error-handler.ts).
+ */
+import { Hono } from 'hono';
+import type { Archive } from '../archive/service/archive.ts';
+import { CairnError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { TokenSet, requireToken } from './auth.ts';
+import { errorResponse } from './error-handler.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { chainRoutes } from './routes/chains.ts';
+import { imageRoutes } from './routes/images.ts';
+
+/** What the API needs. */
+export interface AppOptions {
+  readonly archive: Archive;
+  readonly logger: Logger;
+  readonly adminTokens: readonly string[];
+  /** When set, reads need this token (or an admin token). */
+  readonly readToken?: string;
+}
+
+/** Builds the API. */
+export function createApp(options: AppOptions): Hono {
+  const { archive, logger } = options;
+  const admin = new TokenSet(options.adminTokens);
+  const read = new TokenSet(options.readToken ? [options.readToken] : []);
+  const app = new Hono();
+
+  app.onError((error, c) => errorResponse(c, error, logger));
+  app.notFound((c) => errorResponse(c, new CairnError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), logger));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    await archive.store.ping();
+    return c.json({ status: 'ready', store: archive.store.driver, images: archive.index.size });
+  });
+
+  if (!read.empty) {
+    const readers = requireToken(read, admin);
+    app.use('/v1/chains/*', readers);
+    // Pushes and attestations are authenticated by their signatures, not by tokens.
+    app.on(['GET', 'HEAD'], '/v1/images/*', readers);
+  }
+  app.use('/v1/admin/*', requireToken(admin));
+
+  app.route('/v1/images', imageRoutes(archive));
+  app.route('/v1/chains', chainRoutes(archive));
+  app.route('/v1/admin', adminRoutes(archive, logger));
+  return app;
+}

@@ -1,0 +1,22 @@
+/**
+ * The one place where errors become HTTP responses: `{ "error": { code, message, details } }`
+ * with the status from the error-code table. Unknown errors are logged and become a generic
+ * 500; no stack trace or internal message reaches the client.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { CairnError, toCairnError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+/** Builds the JSON error response for `error`. */
+export function errorResponse(c: Context, error: unknown, logger: Logger): Response {
+  const cairnError = toCairnError(error);
+  const internal = !(error instanceof CairnError) || cairnError.httpStatus >= 500;
+  if (internal) logger.error('request failed', { method: c.req.method, path: c.req.path, code: cairnError.code, error });
+  const body = cairnError.code === 'INTERNAL' || cairnError.code === 'IO_ERROR' ? new CairnError(cairnError.code).toJSON() : cairnError.toJSON();
+  const headers: Record<string, string> = {};
+  if (cairnError.code === 'RANGE_NOT_SATISFIABLE' && typeof cairnError.details?.size === 'number') headers['content-range'] = `bytes */${cairnError.details.size}`;
+  if (cairnError.code === 'UNAUTHORIZED') headers['www-authenticate'] = 'Bearer realm="cairn"';
+  if (cairnError.code === 'STORE_UNAVAILABLE') headers['retry-after'] = '5';
+  return c.json(body, cairnError.httpStatus as ContentfulStatusCode, headers);
+}

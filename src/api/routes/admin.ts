@@ -1,0 +1,87 @@
+/**
+ * Admin routes (bearer admin token required):
+ *
+ *   GET    /v1/admin/registry                                   the registry document
+ *   PUT    /v1/admin/registry                                   replace it (validated)
+ *   PUT    /v1/admin/registry/chains/{chain}/validators/{id}    add or update a validator
+ *   DELETE /v1/admin/registry/chains/{chain}/validators/{id}    remove a validator (the chain goes with its last one)
+ */
+import { Hono, type Context } from 'hono';
+import { assertChainId, assertValidatorId, registryToDocument, type RegistryDocument } from '../../archive/index.ts';
+import type { Archive } from '../../archive/service/archive.ts';
+import { updateStoredRegistry } from '../../archive/service/registry-store.ts';
+import { CairnError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { respond } from '../respond.ts';
+
+const MAX_JSON_BYTES = 1024 * 1024;
+
+async function jsonBody(c: Context): Promise<unknown> {
+  const length = Number(c.req.header('content-length') ?? '0');
+  if (length > MAX_JSON_BYTES) throw new CairnError('INVALID_ARGUMENT', 'JSON body larger than 1 MiB');
+  const text = await c.req.text();
+  if (text.length > MAX_JSON_BYTES) throw new CairnError('INVALID_ARGUMENT', 'JSON body larger than 1 MiB');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CairnError('INVALID_ARGUMENT', 'the body is not valid JSON');
+  }
+}
+
+type ValidatorDocument = RegistryDocument['chains'][string]['validators'][number];
+
+/** The admin routes. */
+export function adminRoutes(archive: Archive, logger: Logger): Hono {
+  const app = new Hono();
+  const apply = async (change: (doc: RegistryDocument) => RegistryDocument): Promise<RegistryDocument> => {
+    const registry = await updateStoredRegistry(archive.store, change);
+    archive.setRegistry(registry);
+    return registryToDocument(registry);
+  };
+
+  app.get('/registry', (c) => respond(c, registryToDocument(archive.registry)));
+
+  app.put('/registry', async (c) => {
+    const body = await jsonBody(c);
+    const doc = await apply(() => body as RegistryDocument);
+    logger.info('registry replaced', { chains: Object.keys(doc.chains).length });
+    return respond(c, doc);
+  });
+
+  app.put('/registry/chains/:chain/validators/:id', async (c) => {
+    const chain = c.req.param('chain');
+    const id = c.req.param('id');
+    assertChainId(chain);
+    assertValidatorId(id);
+    const body = (await jsonBody(c)) as Partial<ValidatorDocument> & { epochLength?: number };
+    if (!body || typeof body !== 'object') throw new CairnError('INVALID_ARGUMENT', 'expected a JSON object { weight, keys, qsshKey?, epochLength? }');
+    const { epochLength, ...fields } = body;
+    const doc = await apply((current) => {
+      const entry = current.chains[chain] ?? { epochLength: epochLength ?? 1000, validators: [] };
+      if (epochLength !== undefined) entry.epochLength = epochLength;
+      entry.validators = [...entry.validators.filter((v) => v.id !== id), { ...(fields as ValidatorDocument), id }];
+      current.chains[chain] = entry;
+      return current;
+    });
+    logger.info('validator registered', { chain, validator: id });
+    return respond(c, doc);
+  });
+
+  app.delete('/registry/chains/:chain/validators/:id', async (c) => {
+    const chain = c.req.param('chain');
+    const id = c.req.param('id');
+    if (!archive.registry.chains.get(chain)?.validators.has(id)) throw new CairnError('NOT_FOUND', `validator ${id} is not registered for chain ${chain}`);
+    const doc = await apply((current) => {
+      const entry = current.chains[chain];
+      if (entry) {
+        entry.validators = entry.validators.filter((v) => v.id !== id);
+        if (entry.validators.length === 0) delete current.chains[chain];
+      }
+      return current;
+    });
+    logger.info('validator removed', { chain, validator: id });
+    return respond(c, doc);
+  });
+
+  return app;
+}

@@ -1,0 +1,58 @@
+/**
+ * Chain routes:
+ *
+ *   GET /v1/chains                           chains of the registry with image counts
+ *   GET /v1/chains/{chain}/images            images by height: ?from=&to=&limit=&cursor=
+ *   GET /v1/chains/{chain}/latest            the highest image; ?final=true for the highest final one
+ */
+import { Hono } from 'hono';
+import { assertChainId } from '../../archive/index.ts';
+import type { Archive } from '../../archive/service/archive.ts';
+import { CairnError } from '../../errors.ts';
+import { manifest, summary } from '../manifest.ts';
+import { respond } from '../respond.ts';
+
+function optionalUint(name: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,16}$/.test(value) || Number(value) > max) throw new CairnError('INVALID_ARGUMENT', `${name} must be an integer between 0 and ${max}`);
+  return Number(value);
+}
+
+/** The chain routes. */
+export function chainRoutes(archive: Archive): Hono {
+  const app = new Hono();
+
+  app.get('/', (c) =>
+    respond(c, {
+      chains: [...archive.registry.chains.values()].map((chain) => ({
+        chain: chain.chain,
+        epochLength: chain.epochLength,
+        validators: chain.validators.size,
+        totalWeight: chain.totalWeight,
+        images: archive.index.all(chain.chain).length,
+      })),
+    }),
+  );
+
+  app.get('/:chain/images', (c) => {
+    const chain = c.req.param('chain');
+    assertChainId(chain);
+    const fromHeight = optionalUint('from', c.req.query('from'));
+    const toHeight = optionalUint('to', c.req.query('to'));
+    const limit = optionalUint('limit', c.req.query('limit'), 1000) ?? 100;
+    const cursor = c.req.query('cursor');
+    const page = archive.list(chain, { limit: Math.max(1, limit), ...(fromHeight === undefined ? {} : { fromHeight }), ...(toHeight === undefined ? {} : { toHeight }), ...(cursor ? { cursor } : {}) });
+    return respond(c, { chain, images: page.images.map((e) => summary(archive, e)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+  });
+
+  app.get('/:chain/latest', async (c) => {
+    const chain = c.req.param('chain');
+    assertChainId(chain);
+    const final = c.req.query('final') === 'true';
+    const entry = archive.latest(chain, { final });
+    if (!entry) throw new CairnError('NOT_FOUND', `chain ${chain} has no ${final ? 'final ' : ''}image yet`);
+    return respond(c, await manifest(archive, entry));
+  });
+
+  return app;
+}

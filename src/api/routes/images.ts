@@ -1,0 +1,75 @@
+/**
+ * Image routes: push, manifest, the image file and the raw content.
+ *
+ *   POST /v1/images                     push an image file (streamed body)
+ *   GET  /v1/images/{digest}            manifest (JSON, or CBOR on Accept: application/cbor)
+ *   GET  /v1/images/{digest}/file       the self-contained image file with current attestations
+ *   GET  /v1/images/{digest}/content    the raw content
+ * The last two support HEAD, Range, ETag, If-None-Match and If-Range.
+ */
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { Hono } from 'hono';
+import { parseDigest } from '../../archive/index.ts';
+import type { Archive } from '../../archive/service/archive.ts';
+import { CairnError } from '../../errors.ts';
+import { contentEtag, filePrefix, manifest } from '../manifest.ts';
+import { serveRepresentation } from '../representation.ts';
+import { respond } from '../respond.ts';
+
+function declaredLength(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(header)) throw new CairnError('INVALID_ARGUMENT', 'invalid Content-Length');
+  return Number(header);
+}
+
+async function* fileBytes(prefix: Uint8Array, content: (start: number, end: number) => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>, size: number, start: number, end: number): AsyncGenerator<Uint8Array> {
+  if (start < prefix.length) yield prefix.subarray(start, Math.min(end + 1, prefix.length));
+  const contentStart = Math.max(0, start - prefix.length);
+  const contentEnd = end - prefix.length;
+  if (contentEnd >= contentStart && size > 0) yield* await content(contentStart, contentEnd);
+}
+
+/** The image routes. */
+export function imageRoutes(archive: Archive): Hono {
+  const app = new Hono();
+
+  app.post('/', async (c) => {
+    const body = c.req.raw.body;
+    if (!body) throw new CairnError('INVALID_ARGUMENT', 'the request has no body');
+    const result = await archive.push(Readable.fromWeb(body as NodeReadableStream<Uint8Array>), declaredLength(c.req.header('content-length')));
+    const m = await manifest(archive, result.image);
+    return respond(c, { ...m, created: result.created, addedAttestations: result.addedAttestations }, result.created ? 201 : 200);
+  });
+
+  app.get('/:digest', async (c) => {
+    const entry = archive.image(parseDigest(c.req.param('digest')));
+    return respond(c, await manifest(archive, entry));
+  });
+
+  app.get('/:digest/content', async (c) => {
+    const entry = archive.image(parseDigest(c.req.param('digest')));
+    return serveRepresentation(c, {
+      size: entry.record.size,
+      etag: contentEtag(entry),
+      contentType: entry.record.contentType,
+      read: async (start, end) => (await archive.content(entry, start, end)).body,
+      headers: { 'x-cairn-digest': entry.record.digest },
+    });
+  });
+
+  app.get('/:digest/file', async (c) => {
+    const entry = archive.image(parseDigest(c.req.param('digest')));
+    const { prefix, etag } = await filePrefix(archive, entry);
+    const size = entry.record.size;
+    return serveRepresentation(c, {
+      size: prefix.length + size,
+      etag,
+      contentType: 'application/vnd.cairn.image',
+      read: (start, end) => Promise.resolve(fileBytes(prefix, async (s, e) => (await archive.content(entry, s, e)).body, size, start, end)),
+      headers: { 'x-cairn-digest': entry.record.digest, 'x-cairn-header-bytes': String(prefix.length), 'content-disposition': `attachment; filename="${entry.record.chain}-${entry.record.height}-${entry.record.digest.slice(9, 25)}.cimg"` },
+    });
+  });
+
+  return app;
+}

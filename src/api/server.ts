@@ -1,0 +1,74 @@
+/**
+ * Starts a Cairn server from a validated configuration: secrets, store, registry, archive,
+ * leftover cleanup, then the HTTP listener. Used by `cairn serve` and by the tests.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { join, resolve } from 'node:path';
+import { parseKeyring } from '../archive/crypto/keyring.ts';
+import { parseRegistry, readRegistryFile, type Registry } from '../archive/index.ts';
+import { openArchive, type Archive } from '../archive/service/archive.ts';
+import { cleanupOrphans } from '../archive/service/maintenance.ts';
+import { loadOrSeedRegistry } from '../archive/service/registry-store.ts';
+import { openStore, type StoreConfig } from '../archive/store/create-store.ts';
+import type { CairnConfig } from '../config/config-schema.ts';
+import { devSecretsWarning, resolveSecrets } from '../config/dev-secrets.ts';
+import type { Logger } from '../logger.ts';
+import { createApp } from './app.ts';
+
+/** A running server. */
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly archive: Archive;
+  readonly adminTokens: readonly string[];
+  /** Stops accepting connections, waits for open ones briefly, releases the store. */
+  close(): Promise<void>;
+}
+
+/** The store settings implied by the configuration. */
+export function storeConfigOf(config: CairnConfig): StoreConfig {
+  if (config.store === 'fs') return { driver: 'fs', root: join(resolve(config.dataDir), 'objects') };
+  return { driver: 's3', ...config.s3 };
+}
+
+/** Starts the server. `warn` receives the development-secrets banner, if any. */
+export async function startServer(config: CairnConfig, logger: Logger, options: { warn?: (text: string) => void; now?: () => number } = {}): Promise<RunningServer> {
+  const secrets = await resolveSecrets(config);
+  if (secrets.dev) (options.warn ?? ((t: string) => process.stderr.write(t)))(devSecretsWarning(secrets.dev));
+  const keyring = parseKeyring(secrets.masterKeys);
+  const store = await openStore(storeConfigOf(config));
+  try {
+    const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
+    const { registry, seeded } = await loadOrSeedRegistry(store, initial);
+    if (seeded) logger.info('registry seeded into the store', { chains: registry.chains.size, from: secrets.registryFile ?? '(empty)' });
+    const archive = await openArchive({ store, keyring, registry, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
+    await cleanupOrphans(store, archive.index, { graceMs: config.orphanGraceMs, now: Date.now(), logger });
+    const app = createApp({ archive, logger, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
+    const server = await new Promise<Server>((resolveServer, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(s as Server));
+      (s as Server).once('error', reject);
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info('cairn listening', { url, store: store.driver, images: archive.index.size });
+    return {
+      url,
+      port,
+      archive,
+      adminTokens: secrets.adminTokens,
+      async close() {
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 2_000).unref();
+        });
+        await archive.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

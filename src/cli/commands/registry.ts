@@ -1,0 +1,101 @@
+/** `cairn registry add | rm | ls` (admin token) and `cairn admin rotate-key` (runs on the store). */
+import { readFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { parsePublicKeys, parseQsshPublicKey, formatPublicKey, formatQsshPublicKey, type RegistryDocument } from '../../archive/index.ts';
+import { parseKeyring } from '../../archive/crypto/keyring.ts';
+import { openArchive } from '../../archive/service/archive.ts';
+import { rotateDataKeys } from '../../archive/service/maintenance.ts';
+import { loadOrSeedRegistry } from '../../archive/service/registry-store.ts';
+import { openStore } from '../../archive/store/create-store.ts';
+import { storeConfigOf } from '../../api/index.ts';
+import { connection, request, type ServerOptions } from '../../client/index.ts';
+import { loadConfig } from '../../config/load-config.ts';
+import { resolveSecrets } from '../../config/dev-secrets.ts';
+import { createLogger } from '../../logger.ts';
+import { parseRegistry } from '../../archive/index.ts';
+import { parseUint } from '../parse.ts';
+import { printJson, printTable } from '../output.ts';
+
+function serverOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--server <url>', 'Cairn server').env('CAIRN_SERVER').default('http://127.0.0.1:8080'))
+    .addOption(new Option('--token <token>', 'admin bearer token').env('CAIRN_ADMIN_TOKEN'))
+    .option('--token-file <file>', 'read the admin token from a file (e.g. data/dev/admin-token)');
+}
+
+function printRegistry(doc: RegistryDocument): void {
+  printTable(
+    ['chain', 'epoch', 'validator', 'weight', 'keys', 'qssh key'],
+    Object.entries(doc.chains).flatMap(([chain, entry]) =>
+      entry.validators.map((v) => [chain, String(entry.epochLength ?? 1000), v.id, String(v.weight), v.keys.map((k) => k.split(' ')[0]).join(', '), v.qsshKey ? 'yes' : '-']),
+    ),
+  );
+}
+
+/** Registers `registry` and `admin`. */
+export function registerRegistryCommands(program: Command): void {
+  const registry = program.command('registry').description('manage the validator registry of a server (admin token)');
+  serverOptions(
+    registry
+      .command('add')
+      .description('register (or update) a validator of a chain')
+      .requiredOption('--chain <id>', 'chain id')
+      .requiredOption('--validator <id>', 'validator id')
+      .requiredOption('--weight <n>', 'voting weight')
+      .requiredOption('--pub <file>', 'image-signing public key file (.pub, one or more lines)')
+      .option('--qssh-pub <file>', 'QSSH Falcon-512 public key (qssh-falcon512 line)')
+      .option('--epoch-length <n>', 'epoch length, when the chain is new')
+      .option('--json', 'print the registry as JSON'),
+  ).action(async (options: ServerOptions & { chain: string; validator: string; weight: string; pub: string; qsshPub?: string; epochLength?: string; json?: boolean }) => {
+    const keys = parsePublicKeys(await readFile(options.pub, 'utf8')).map((k) => formatPublicKey(k).trim());
+    const qsshKey = options.qsshPub ? formatQsshPublicKey(parseQsshPublicKey(await readFile(options.qsshPub, 'utf8'))).trim() : undefined;
+    const body = { weight: parseUint('weight', options.weight), keys, ...(qsshKey ? { qsshKey } : {}), ...(options.epochLength ? { epochLength: parseUint('epoch-length', options.epochLength) } : {}) };
+    const response = await request(await connection(options), `/v1/admin/registry/chains/${encodeURIComponent(options.chain)}/validators/${encodeURIComponent(options.validator)}`, {
+      method: 'PUT',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+    });
+    const doc = (await response.json()) as RegistryDocument;
+    if (options.json) return printJson(doc);
+    printRegistry(doc);
+  });
+
+  serverOptions(
+    registry.command('rm').description('remove a validator from a chain').requiredOption('--chain <id>', 'chain id').requiredOption('--validator <id>', 'validator id').option('--json', 'print the registry as JSON'),
+  ).action(async (options: ServerOptions & { chain: string; validator: string; json?: boolean }) => {
+    const response = await request(await connection(options), `/v1/admin/registry/chains/${encodeURIComponent(options.chain)}/validators/${encodeURIComponent(options.validator)}`, { method: 'DELETE', headers: { accept: 'application/json' } });
+    const doc = (await response.json()) as RegistryDocument;
+    if (options.json) return printJson(doc);
+    printRegistry(doc);
+  });
+
+  serverOptions(registry.command('ls').description('show the registry').option('--json', 'print as JSON')).action(async (options: ServerOptions & { json?: boolean }) => {
+    const doc = (await (await request(await connection(options), '/v1/admin/registry', { headers: { accept: 'application/json' } })).json()) as RegistryDocument;
+    if (options.json) return printJson(doc);
+    printRegistry(doc);
+  });
+
+  const admin = program.command('admin').description('maintenance that runs directly on the store (same configuration as serve)');
+  admin
+    .command('rotate-key')
+    .description('rewrap every data key under the active (first) master key; content is not re-encrypted')
+    .option('--config <file>', 'JSON configuration file (CAIRN_* environment variables override it)')
+    .option('--data <dir>', 'data directory (fs store)')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { config?: string; data?: string; json?: boolean }) => {
+      const config = await loadConfig({ ...(options.config ? { file: options.config } : {}), overrides: { dataDir: options.data } });
+      const logger = createLogger({ level: 'warn' });
+      const secrets = await resolveSecrets(config);
+      const keyring = parseKeyring(secrets.masterKeys);
+      const store = await openStore(storeConfigOf(config));
+      try {
+        const { registry } = await loadOrSeedRegistry(store, parseRegistry({ chains: {} }));
+        const archive = await openArchive({ store, keyring, registry, logger, maxHeaderBytes: config.maxHeaderBytes });
+        const report = await rotateDataKeys(store, archive.index, keyring, logger);
+        if (options.json) return printJson({ activeKeyId: keyring.activeId, ...report });
+        process.stdout.write(`rewrapped ${report.rewrapped} data keys under master key "${keyring.activeId}" (${report.alreadyCurrent} already current)\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,64 @@
+/**
+ * Cairn's configuration: one zod schema, the single description of every setting. A JSON file
+ * (`--config`) provides values; `CAIRN_*` environment variables override them (see
+ * {@link ENVIRONMENT}). docs/CONFIG.md documents the same settings.
+ */
+import { z } from 'zod';
+
+const logLevel = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
+
+/** The configuration schema. Defaults give the embedded `fs` store on loopback. */
+export const configSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP API listens on.'),
+  port: z.number().int().min(0).max(65535).default(8080).describe('HTTP port (0 picks a free one).'),
+  store: z.enum(['fs', 's3']).default('fs').describe('Blob store driver: fs (local directory) or s3 (any S3-compatible service).'),
+  dataDir: z.string().min(1).default('./data').describe('fs store root is <dataDir>/objects; generated development secrets live in <dataDir>/dev.'),
+  s3: z
+    .strictObject({
+      endpoint: z.url().optional().describe('S3 endpoint URL (omit for AWS).'),
+      bucket: z.string().min(3).max(63).default('cairn').describe('Bucket name.'),
+      region: z.string().min(1).default('us-east-1').describe('Region.'),
+      accessKeyId: z.string().min(1).optional().describe('Access key id (else the SDK default chain).'),
+      secretAccessKey: z.string().min(1).optional().describe('Secret access key.'),
+      forcePathStyle: z.boolean().default(false).describe('Path-style URLs (MinIO, Ceph RGW, versitygw, Garage).'),
+      maxAttempts: z.number().int().min(1).max(10).default(3).describe('SDK attempts per request.'),
+    })
+    .prefault({})
+    .describe('S3 settings, used when store is s3.'),
+  masterKeys: z.array(z.string()).default([]).describe('Master keys "<id>:<base64 32 bytes>", the first active. Required unless development secrets are generated.'),
+  adminTokens: z.array(z.string().min(16, 'admin tokens need at least 16 characters')).default([]).describe('Bearer tokens for /v1/admin routes.'),
+  readToken: z.string().min(16).optional().describe('If set, reads need this bearer token (or an admin token).'),
+  registryFile: z.string().optional().describe('Registry JSON that seeds the store on first start (the stored registry wins afterwards).'),
+  maxHeaderBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest image header accepted on push.'),
+  orphanGraceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Age after which leftovers of interrupted pushes are removed at start.'),
+  logLevel: logLevel.default('info').describe('Log level.'),
+  devSecrets: z.boolean().default(true).describe('Generate development master key, admin token and registry under <dataDir>/dev when none are configured (fs store only).'),
+});
+
+/** The validated configuration (frozen). */
+export type CairnConfig = Readonly<z.output<typeof configSchema>>;
+
+type EnvKind = 'string' | 'int' | 'bool' | 'list';
+
+/** Environment variables and the setting each overrides. */
+export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: readonly string[]; readonly kind: EnvKind }> = [
+  { name: 'CAIRN_HOST', path: ['host'], kind: 'string' },
+  { name: 'CAIRN_PORT', path: ['port'], kind: 'int' },
+  { name: 'CAIRN_STORE', path: ['store'], kind: 'string' },
+  { name: 'CAIRN_DATA_DIR', path: ['dataDir'], kind: 'string' },
+  { name: 'CAIRN_S3_ENDPOINT', path: ['s3', 'endpoint'], kind: 'string' },
+  { name: 'CAIRN_S3_BUCKET', path: ['s3', 'bucket'], kind: 'string' },
+  { name: 'CAIRN_S3_REGION', path: ['s3', 'region'], kind: 'string' },
+  { name: 'CAIRN_S3_ACCESS_KEY_ID', path: ['s3', 'accessKeyId'], kind: 'string' },
+  { name: 'CAIRN_S3_SECRET_ACCESS_KEY', path: ['s3', 'secretAccessKey'], kind: 'string' },
+  { name: 'CAIRN_S3_FORCE_PATH_STYLE', path: ['s3', 'forcePathStyle'], kind: 'bool' },
+  { name: 'CAIRN_S3_MAX_ATTEMPTS', path: ['s3', 'maxAttempts'], kind: 'int' },
+  { name: 'CAIRN_MASTER_KEY', path: ['masterKeys'], kind: 'list' },
+  { name: 'CAIRN_ADMIN_TOKEN', path: ['adminTokens'], kind: 'list' },
+  { name: 'CAIRN_READ_TOKEN', path: ['readToken'], kind: 'string' },
+  { name: 'CAIRN_REGISTRY_FILE', path: ['registryFile'], kind: 'string' },
+  { name: 'CAIRN_MAX_HEADER_BYTES', path: ['maxHeaderBytes'], kind: 'int' },
+  { name: 'CAIRN_ORPHAN_GRACE_MS', path: ['orphanGraceMs'], kind: 'int' },
+  { name: 'CAIRN_LOG_LEVEL', path: ['logLevel'], kind: 'string' },
+  { name: 'CAIRN_DEV_SECRETS', path: ['devSecrets'], kind: 'bool' },
+];
