@@ -8,7 +8,6 @@
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { CairnError } from '../errors.ts';
 import { FILE_CHUNK_BYTES, openImage, verifyImage, type Trust, type VerificationReport, type Digest } from '../archive/index.ts';
 import { PREAMBLE_BYTES } from '../archive/image/format.ts';
