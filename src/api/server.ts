@@ -10,7 +10,6 @@ import { parseKeyring } from '../archive/crypto/keyring.ts';
 import { parseRegistry, readRegistryFile, type Registry } from '../archive/index.ts';
 import { openArchive, type Archive } from '../archive/service/archive.ts';
 import { cleanupOrphans } from '../archive/service/maintenance.ts';
-import { loadOrSeedRegistry } from '../archive/service/registry-store.ts';
 import { openStore, type StoreConfig } from '../archive/store/create-store.ts';
 import type { CairnConfig } from '../config/config-schema.ts';
 import { devSecretsWarning, resolveSecrets } from '../config/dev-secrets.ts';
@@ -41,9 +40,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
   const store = await openStore(storeConfigOf(config));
   try {
     const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
-    const { registry, seeded } = await loadOrSeedRegistry(store, initial);
-    if (seeded) logger.info('registry seeded into the store', { chains: registry.chains.size, from: secrets.registryFile ?? '(empty)' });
-    const archive = await openArchive({ store, keyring, registry, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
+    const archive = await openArchive({ store, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
     await cleanupOrphans(store, archive.index, { graceMs: config.orphanGraceMs, now: Date.now(), logger });
     const app = createApp({ archive, logger, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
     const server = await new Promise<Server>((resolveServer, reject) => {

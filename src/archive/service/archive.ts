@@ -28,12 +28,14 @@ import { type IndexedImage, type ListOptions } from './image-index.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
 import { attestationKey, imageRecordKey } from './layout.ts';
 import { loadIndex } from './load-index.ts';
+import { loadOrSeedRegistry } from './registry-store.ts';
 import { openSealedContent, storeSealedContent } from './sealed-content.ts';
 
 /** Everything the archive needs from its host. */
 export interface ArchiveOptions {
   readonly store: BlobStore;
   readonly keyring: Keyring;
+  /** The registry to store when the store has none yet; the stored one wins otherwise. */
   readonly registry: Registry;
   readonly logger: Logger;
   /** Header size limit for pushes. */
@@ -283,8 +285,10 @@ export class Archive {
   }
 }
 
-/** Opens the archive: rebuilds the index from the store. */
+/** Opens the archive: loads (or seeds) the stored registry and rebuilds the index from the store. */
 export async function openArchive(options: ArchiveOptions): Promise<Archive> {
+  const { registry, seeded } = await loadOrSeedRegistry(options.store, options.registry);
+  if (seeded) options.logger.info('registry seeded into the store', { chains: registry.chains.size });
   const index = await loadIndex(options.store, options.logger);
-  return new Archive(options, index);
+  return new Archive({ ...options, registry }, index);
 }

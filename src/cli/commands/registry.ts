@@ -5,7 +5,6 @@ import { parsePublicKeys, parseQsshPublicKey, formatPublicKey, formatQsshPublicK
 import { parseKeyring } from '../../archive/crypto/keyring.ts';
 import { openArchive } from '../../archive/service/archive.ts';
 import { rotateDataKeys } from '../../archive/service/maintenance.ts';
-import { loadOrSeedRegistry } from '../../archive/service/registry-store.ts';
 import { openStore } from '../../archive/store/create-store.ts';
 import { storeConfigOf } from '../../api/index.ts';
 import { connection, request, type ServerOptions } from '../../client/index.ts';
@@ -89,8 +88,7 @@ export function registerRegistryCommands(program: Command): void {
       const keyring = parseKeyring(secrets.masterKeys);
       const store = await openStore(storeConfigOf(config));
       try {
-        const { registry } = await loadOrSeedRegistry(store, parseRegistry({ chains: {} }));
-        const archive = await openArchive({ store, keyring, registry, logger, maxHeaderBytes: config.maxHeaderBytes });
+        const archive = await openArchive({ store, keyring, registry: parseRegistry({ chains: {} }), logger, maxHeaderBytes: config.maxHeaderBytes });
         const report = await rotateDataKeys(store, archive.index, keyring, logger);
         if (options.json) return printJson({ activeKeyId: keyring.activeId, ...report });
         process.stdout.write(`rewrapped ${report.rewrapped} data keys under master key "${keyring.activeId}" (${report.alreadyCurrent} already current)\n`);
