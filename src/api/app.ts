@@ -45,7 +45,7 @@ export function createApp(options: AppOptions): Hono {
   }
   app.use('/v1/admin/*', requireToken(admin));
 
-  app.route('/v1/images', imageRoutes(archive));
+  app.route('/v1/images', imageRoutes(archive, logger));
   app.route('/v1/chains', chainRoutes(archive));
   app.route('/v1/admin', adminRoutes(archive, logger));
   return app;

@@ -1,10 +1,13 @@
 /**
  * Serves a byte representation with HTTP caching and range semantics: strong ETag,
  * If-None-Match (304), If-Range, single Range (206 / 416), HEAD without a body. The body is
- * streamed from `read` with backpressure; an error mid-stream aborts the response rather than
- * completing it with wrong bytes.
+ * streamed from `read` with backpressure; an error before the first byte is an error response,
+ * an error later aborts the response rather than completing it with wrong bytes.
  */
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
+import { toCairnError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import { parseRange } from './http-range.ts';
 
 /** What to serve. */
@@ -24,12 +27,48 @@ function etagMatches(header: string | undefined, etag: string): boolean {
   return header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
-function toWebStream(iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): ReadableStream<Uint8Array> {
-  return ReadableStream.from(iterable as AsyncIterable<Uint8Array>);
+/**
+ * Pulls the first chunk before the status line is sent, so a failure there (store down, stored
+ * data failing authentication) still gets a proper error response. A later failure is logged
+ * and the connection is destroyed: the client sees a response shorter than its Content-Length,
+ * never a completed one, and no stray bytes are written.
+ */
+async function startStream(c: Context, iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, logger: Logger): Promise<ReadableStream<Uint8Array>> {
+  const iterator = (Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : (iterable as Iterable<Uint8Array>)[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  const first = await iterator.next();
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        if (first.done) controller.close();
+        else controller.enqueue(first.value);
+      },
+      async pull(controller) {
+        try {
+          const next = await iterator.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          const cairnError = toCairnError(error);
+          logger.error('response aborted mid-stream', { method: c.req.method, path: c.req.path, code: cairnError.code, error });
+          if (outgoing) {
+            outgoing.destroy(cairnError);
+            controller.close();
+          } else {
+            controller.error(cairnError);
+          }
+        }
+      },
+      async cancel() {
+        await iterator.return?.();
+      },
+    },
+    { highWaterMark: 1 },
+  );
 }
 
 /** Answers the request in `c` with `rep`. */
-export async function serveRepresentation(c: Context, rep: Representation): Promise<Response> {
+export async function serveRepresentation(c: Context, rep: Representation, logger: Logger): Promise<Response> {
   const headers: Record<string, string> = { etag: rep.etag, 'accept-ranges': 'bytes', 'content-type': rep.contentType, ...rep.headers };
   if (etagMatches(c.req.header('if-none-match'), rep.etag)) return c.body(null, 304, headers);
   const ifRange = c.req.header('if-range');
@@ -41,5 +80,5 @@ export async function serveRepresentation(c: Context, rep: Representation): Prom
   if (range) headers['content-range'] = `bytes ${start}-${end}/${rep.size}`;
   const status = range ? 206 : 200;
   if (c.req.method === 'HEAD' || length === 0) return c.body(null, status, headers);
-  return c.body(toWebStream(await rep.read(start, end)), status, headers);
+  return c.body(await startStream(c, await rep.read(start, end), logger), status, headers);
 }

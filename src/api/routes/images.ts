@@ -13,6 +13,7 @@ import { Hono } from 'hono';
 import { parseDigest } from '../../archive/index.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { CairnError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import { contentEtag, filePrefix, manifest } from '../manifest.ts';
 import { serveRepresentation } from '../representation.ts';
 import { respond } from '../respond.ts';
@@ -31,7 +32,7 @@ async function* fileBytes(prefix: Uint8Array, content: (start: number, end: numb
 }
 
 /** The image routes. */
-export function imageRoutes(archive: Archive): Hono {
+export function imageRoutes(archive: Archive, logger: Logger): Hono {
   const app = new Hono();
 
   app.post('/', async (c) => {
@@ -55,7 +56,7 @@ export function imageRoutes(archive: Archive): Hono {
       contentType: entry.record.contentType,
       read: async (start, end) => (await archive.content(entry, start, end)).body,
       headers: { 'x-cairn-digest': entry.record.digest },
-    });
+    }, logger);
   });
 
   app.get('/:digest/file', async (c) => {
@@ -68,7 +69,7 @@ export function imageRoutes(archive: Archive): Hono {
       contentType: 'application/vnd.cairn.image',
       read: (start, end) => Promise.resolve(fileBytes(prefix, async (s, e) => (await archive.content(entry, s, e)).body, size, start, end)),
       headers: { 'x-cairn-digest': entry.record.digest, 'x-cairn-header-bytes': String(prefix.length), 'content-disposition': `attachment; filename="${entry.record.chain}-${entry.record.height}-${entry.record.digest.slice(9, 25)}.cimg"` },
-    });
+    }, logger);
   });
 
   return app;

@@ -174,9 +174,11 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
       let KeyMarker: string | undefined;
       let UploadIdMarker: string | undefined;
       do {
-        const page = await call('ListMultipartUploads', prefix, () => client.send(new s3.ListMultipartUploadsCommand({ Bucket, Prefix: prefix, KeyMarker, UploadIdMarker })));
+        // MinIO matches a Prefix only against whole object names, so list everything and filter
+        // here; this works the same on every S3 implementation.
+        const page = await call('ListMultipartUploads', prefix, () => client.send(new s3.ListMultipartUploadsCommand({ Bucket, KeyMarker, UploadIdMarker })));
         for (const u of page.Uploads ?? []) {
-          if (u.Key && u.UploadId) yield { key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) };
+          if (u.Key?.startsWith(prefix) && u.UploadId) yield { key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) };
         }
         KeyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         UploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
