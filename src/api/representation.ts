@@ -34,7 +34,7 @@ function etagMatches(header: string | undefined, etag: string): boolean {
  * never a completed one, and no stray bytes are written.
  */
 async function startStream(c: Context, iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, logger: Logger): Promise<ReadableStream<Uint8Array>> {
-  const iterator = (Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : (iterable as Iterable<Uint8Array>)[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  const iterator = (Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : (iterable)[Symbol.iterator]());
   const first = await iterator.next();
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   return new ReadableStream<Uint8Array>(

@@ -45,7 +45,7 @@ async function writeImage(dir: string, bytes: Uint8Array, name = 'img.cimg'): Pr
 
 async function rawPost(body: Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = {}): Promise<{ status: number; code?: string }> {
   try {
-    const response = await fetch(`${server.url}/v1/images`, { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
+    const response = await fetch(`${server.url}/v1/images`, { method: 'POST', body, headers, duplex: 'half' });
     const json = (await response.json()) as { error?: { code: string } };
     return { status: response.status, ...(json.error ? { code: json.error.code } : {}) };
   } catch {
@@ -133,7 +133,7 @@ describe('archive on MinIO', () => {
         await new Promise((r) => setTimeout(r, 5));
       },
     });
-    await fetch(`${server.url}/v1/images`, { method: 'POST', body: slow, signal: controller.signal, duplex: 'half' } as RequestInit).catch(() => undefined);
+    await fetch(`${server.url}/v1/images`, { method: 'POST', body: slow, signal: controller.signal, duplex: 'half' }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await bucketState()).toEqual(before);
   });
@@ -148,7 +148,7 @@ describe('archive on MinIO', () => {
     stored[stored.length - 5000] = stored[stored.length - 5000]! ^ 0x01;
     await s3.send(new PutObjectCommand({ Bucket: minio().bucket, Key: key, Body: stored }));
 
-    await expect(pullImage({ conn: { base: server.url }, digest: header.digest as Digest, out: join(dir, 'bad.cimg') })).rejects.toThrow();
+    await expect(pullImage({ conn: { base: server.url }, digest: header.digest, out: join(dir, 'bad.cimg') })).rejects.toThrow();
     // Nothing at --out; a .part may stay for a resume, holding only bytes that authenticated.
     await expect(stat(join(dir, 'bad.cimg'))).rejects.toThrow();
     // The first chunk is fine, the flipped one is near the end: the response is cut short.
@@ -189,7 +189,7 @@ describe('archive on MinIO', () => {
         await new Promise((r) => setTimeout(r, 10));
       },
     });
-    const pushing = fetch(`${child.url}/v1/images`, { method: 'POST', body, duplex: 'half' } as RequestInit).catch(() => undefined);
+    const pushing = fetch(`${child.url}/v1/images`, { method: 'POST', body, duplex: 'half' }).catch(() => undefined);
     // Wait until a multipart upload of this content is under way, then kill the server.
     for (let i = 0; i < 200 && (await bucketState()).uploads.filter((u) => u.includes(header.digest.slice(9))).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect((await bucketState()).uploads.some((u) => u.includes(header.digest.slice(9)))).toBe(true);
