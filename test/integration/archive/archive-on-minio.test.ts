@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { RunningServer } from '../../../src/api/index.ts';
 import { pullImage, pushImage } from '../../../src/client/index.ts';
-import { parsePublicKeys, formatPublicKey, type Digest } from '../../../src/archive/index.ts';
+import { parsePublicKeys, formatPublicKey } from '../../../src/archive/index.ts';
 import { imageBytes, validatorKey } from '../../support/archive-fixtures.ts';
 import { collectBytes, tempDir } from '../../support/fixtures.ts';
 import { useMinio } from '../../support/minio.ts';
