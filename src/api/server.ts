@@ -41,7 +41,11 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
   try {
     const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
     const archive = await openArchive({ store, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
-    await cleanupOrphans(store, archive.index, { graceMs: config.orphanGraceMs, now: Date.now(), logger });
+    const cleanup = (): Promise<unknown> => cleanupOrphans(store, archive.index, { graceMs: config.orphanGraceMs, now: Date.now(), logger });
+    await cleanup();
+    // Leftovers the store could not be told to drop at the time (e.g. it was down) go later.
+    const cleanupTimer = setInterval(() => void cleanup().catch((error: unknown) => logger.warn('periodic cleanup failed', { error })), config.cleanupIntervalMs);
+    cleanupTimer.unref();
     const app = createApp({ archive, logger, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
     const server = await new Promise<Server>((resolveServer, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(s as Server));
@@ -56,6 +60,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
       archive,
       adminTokens: secrets.adminTokens,
       async close() {
+        clearInterval(cleanupTimer);
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeIdleConnections();

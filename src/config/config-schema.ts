@@ -30,7 +30,8 @@ export const configSchema = z.strictObject({
   readToken: z.string().min(16).optional().describe('If set, reads need this bearer token (or an admin token).'),
   registryFile: z.string().optional().describe('Registry JSON that seeds the store on first start (the stored registry wins afterwards).'),
   maxHeaderBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest image header accepted on push.'),
-  orphanGraceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Age after which leftovers of interrupted pushes are removed at start.'),
+  orphanGraceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Age after which leftovers of interrupted pushes (incomplete uploads, unreferenced blobs) are removed.'),
+  cleanupIntervalMs: z.number().int().min(1000).default(15 * 60 * 1000).describe('How often the running server removes such leftovers (also done at start).'),
   logLevel: logLevel.default('info').describe('Log level.'),
   devSecrets: z.boolean().default(true).describe('Generate development master key, admin token and registry under <dataDir>/dev when none are configured (fs store only).'),
 });
@@ -59,6 +60,7 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_REGISTRY_FILE', path: ['registryFile'], kind: 'string' },
   { name: 'CAIRN_MAX_HEADER_BYTES', path: ['maxHeaderBytes'], kind: 'int' },
   { name: 'CAIRN_ORPHAN_GRACE_MS', path: ['orphanGraceMs'], kind: 'int' },
+  { name: 'CAIRN_CLEANUP_INTERVAL_MS', path: ['cleanupIntervalMs'], kind: 'int' },
   { name: 'CAIRN_LOG_LEVEL', path: ['logLevel'], kind: 'string' },
   { name: 'CAIRN_DEV_SECRETS', path: ['devSecrets'], kind: 'bool' },
 ];
