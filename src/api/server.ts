@@ -41,7 +41,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
   try {
     const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
     const archive = await openArchive({ store, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
-    const cleanup = (): Promise<unknown> => cleanupOrphans(store, archive.index, { graceMs: config.orphanGraceMs, now: Date.now(), logger });
+    const cleanup = (): Promise<unknown> => cleanupOrphans(store, archive.index, { graceMs: config.orphanGraceMs, now: Date.now(), logger, inFlight: (key) => archive.isUploading(key) });
     await cleanup();
     // Leftovers the store could not be told to drop at the time (e.g. it was down) go later.
     const cleanupTimer = setInterval(() => void cleanup().catch((error: unknown) => logger.warn('periodic cleanup failed', { error })), config.cleanupIntervalMs);

@@ -26,7 +26,7 @@ import type { BlobStore } from '../store/blob-store.ts';
 import type { ImageIndex} from './image-index.ts';
 import { type IndexedImage, type ListOptions } from './image-index.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
-import { attestationKey, imageRecordKey } from './layout.ts';
+import { attestationKey, imageRecordKey, newBlobKey } from './layout.ts';
 import { loadIndex } from './load-index.ts';
 import { loadOrSeedRegistry } from './registry-store.ts';
 import { openSealedContent, storeSealedContent } from './sealed-content.ts';
@@ -79,6 +79,7 @@ export class Archive {
   readonly #now: () => number;
   readonly #index: ImageIndex;
   readonly #locks = new Map<Digest, Promise<unknown>>();
+  readonly #uploading = new Set<string>();
   #registry: Registry;
 
   constructor(options: ArchiveOptions, index: ImageIndex) {
@@ -99,6 +100,11 @@ export class Archive {
   /** Replaces the in-memory registry after it was updated in the store. */
   setRegistry(registry: Registry): void {
     this.#registry = registry;
+  }
+
+  /** True while this process is uploading the blob `key` (cleanup must leave it alone). */
+  isUploading(key: string): boolean {
+    return this.#uploading.has(key);
   }
 
   /** The image index (read-only use). */
@@ -161,7 +167,14 @@ export class Archive {
           await drain(opened.content); // the pusher still has to deliver content that matches
           return { created: false, image: known, addedAttestations: await this.#addAttestations(known, attestations) };
         }
-        const blob = await storeSealedContent(this.store, this.#keyring, header.digest, header.size, opened.content);
+        const blobKey = newBlobKey(header.digest);
+        this.#uploading.add(blobKey);
+        let blob;
+        try {
+          blob = await storeSealedContent(this.store, this.#keyring, blobKey, header.digest, header.size, opened.content);
+        } finally {
+          this.#uploading.delete(blobKey);
+        }
         const record: ImageRecord = { chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, createdAt: header.createdAt, storedAt: this.#now(), producer: header.attestations[0] as HeaderAttestation, blob };
         let created: boolean;
         try {

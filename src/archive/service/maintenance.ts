@@ -21,15 +21,16 @@ export interface CleanupReport {
 
 /**
  * Removes leftovers of interrupted pushes older than `graceMs`: incomplete multipart uploads,
- * blob objects no image record points to, attestations of images that do not exist. The grace
- * period protects pushes still in flight in another process on the same bucket.
+ * blob objects no image record points to, attestations of images that do not exist. Uploads
+ * this process has in flight are skipped (`inFlight`); the grace period protects pushes in
+ * flight in another process on the same bucket, so it must exceed the longest push.
  */
-export async function cleanupOrphans(store: BlobStore, index: ImageIndex, options: { graceMs: number; now: number; logger: Logger }): Promise<CleanupReport> {
+export async function cleanupOrphans(store: BlobStore, index: ImageIndex, options: { graceMs: number; now: number; logger: Logger; inFlight?: (key: string) => boolean }): Promise<CleanupReport> {
   const cutoff = options.now - options.graceMs;
   const report: CleanupReport = { abortedUploads: 0, orphanBlobs: 0, orphanAttestations: 0 };
   if (store.capabilities.multipart && store.listIncompleteUploads && store.abortIncompleteUpload) {
     const stale = [];
-    for await (const upload of store.listIncompleteUploads(BLOBS_PREFIX)) if (upload.initiated.getTime() <= cutoff) stale.push(upload);
+    for await (const upload of store.listIncompleteUploads(BLOBS_PREFIX)) if (upload.initiated.getTime() <= cutoff && !options.inFlight?.(upload.key)) stale.push(upload);
     for (const upload of stale) {
       await store.abortIncompleteUpload(upload);
       report.abortedUploads++;

@@ -8,20 +8,18 @@ import { unwrapDataKey, newDataKey, wrapDataKey } from '../crypto/data-key.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { DEFAULT_CHUNK_BYTES, SEAL_HEADER_BYTES, checkSealHeader, newNoncePrefix, openSealedRange, sealStream, sealedRangeFor, sealedSize } from '../crypto/sealed-stream.ts';
 import type { BlobStore } from '../store/blob-store.ts';
-import { newBlobKey } from './layout.ts';
 import type { BlobRef } from './image-record.ts';
 
 /**
  * Seals `content` (whose digest and size the caller has declared and is verifying as it
- * streams) into a new blob object. Resolves with the reference once the object is complete;
+ * streams) into the new blob object `key` (see `newBlobKey`). Resolves with the reference once the object is complete;
  * if the stream fails, the store put fails and leaves nothing.
  */
-export async function storeSealedContent(store: BlobStore, keyring: Keyring, digest: Digest, size: number, content: AsyncIterable<Uint8Array>): Promise<BlobRef> {
+export async function storeSealedContent(store: BlobStore, keyring: Keyring, key: string, digest: Digest, size: number, content: AsyncIterable<Uint8Array>): Promise<BlobRef> {
   const dataKey = newDataKey();
   const noncePrefix = newNoncePrefix();
   const digestBytes = digestToBytes(digest);
   const { keyId, wrapped } = wrapDataKey(keyring, dataKey, digestBytes);
-  const key = newBlobKey(digest);
   const info = await store.put(key, sealStream(content, { dataKey, noncePrefix, chunkBytes: DEFAULT_CHUNK_BYTES, digest: digestBytes }), { contentLength: sealedSize(size, DEFAULT_CHUNK_BYTES) });
   if (info.size !== sealedSize(size, DEFAULT_CHUNK_BYTES)) {
     await store.delete(key);
