@@ -2,7 +2,10 @@
  * A small client for Cairn's HTTP API, used by the CLI and the client library: JSON requests,
  * typed errors rebuilt from the server's error body, streamed bodies.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { CairnError, ERROR_CODES, type ErrorCode } from '../errors.ts';
 
 /** Connection settings shared by the client commands. */
@@ -55,4 +58,35 @@ export async function request(conn: { base: string; token?: string }, path: stri
 /** GET JSON. */
 export async function getJson<T>(conn: { base: string; token?: string }, path: string): Promise<T> {
   return (await (await request(conn, path, { headers: { accept: 'application/json' } })).json()) as T;
+}
+
+/**
+ * A streaming request over node:http(s), for bulk bodies in either direction: no web-stream
+ * conversions, backpressure through pipe. Resolves with the response once its headers arrive;
+ * non-2xx answers (other than those in `expect`) reject with the server's error.
+ */
+export function streamRequest(conn: { base: string; token?: string }, path: string, options: { method?: string; headers?: Record<string, string>; body?: Readable; expect?: number[]; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+  const url = new URL(`${conn.base}${path}`);
+  const headers: Record<string, string> = { ...options.headers, ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}) };
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: options.method ?? 'GET', headers, ...(options.signal ? { signal: options.signal } : {}) }, (response) => {
+      const status = response.statusCode ?? 0;
+      if ((status >= 200 && status < 300) || (options.expect ?? []).includes(status)) return resolve(response);
+      const parts: Buffer[] = [];
+      response.on('data', (d: Buffer) => parts.push(d));
+      response.on('end', () => {
+        const body = Buffer.concat(parts).toString('utf8');
+        void failure(new Response(body, { status })).then(reject);
+      });
+      response.on('error', reject);
+    });
+    req.on('error', (error) => reject(new CairnError('STORE_UNAVAILABLE', `cannot reach ${conn.base}: ${error.message}`, { cause: error })));
+    if (options.body) {
+      options.body.on('error', (error) => req.destroy(error));
+      options.body.pipe(req);
+    } else {
+      req.end();
+    }
+  });
 }

@@ -7,11 +7,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { CairnError } from '../errors.ts';
 import { FILE_CHUNK_BYTES, openImage, verifyImage, type Trust, type VerificationReport, type Digest } from '../archive/index.ts';
 import { PREAMBLE_BYTES } from '../archive/image/format.ts';
-import { request } from './http-client.ts';
+import { request, streamRequest } from './http-client.ts';
 
 /** What to pull. */
 export interface PullOptions {
@@ -54,11 +53,11 @@ async function partialPrefixLength(part: string): Promise<{ size: number; prefix
   }
 }
 
-async function appendBody(path: string, body: ReadableStream<Uint8Array>, position: number, onBytes: (n: number) => void): Promise<number> {
+async function appendBody(path: string, body: AsyncIterable<Buffer>, position: number, onBytes: (n: number) => void): Promise<number> {
   const handle = await open(path, position === 0 ? 'w' : 'r+');
   let at = position;
   try {
-    for await (const chunk of Readable.fromWeb(body) as AsyncIterable<Buffer>) {
+    for await (const chunk of body) {
       await handle.write(chunk, 0, chunk.length, at);
       at += chunk.length;
       onBytes(chunk.length);
@@ -90,9 +89,8 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
   if (!partial) {
     await rm(part, { force: true });
     const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...(options.signal ? { signal: options.signal } : {}) })).json()) as { file: { headerBytes: number } };
-    const prefixResponse = await request(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${manifest.file.headerBytes - 1}` }, ...(options.signal ? { signal: options.signal } : {}) });
-    if (!prefixResponse.body) throw new CairnError('STORE_ERROR', 'empty response for the image header');
-    const written = await appendBody(part, prefixResponse.body, 0, () => undefined);
+    const prefixResponse = await streamRequest(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${manifest.file.headerBytes - 1}` }, ...(options.signal ? { signal: options.signal } : {}) });
+    const written = await appendBody(part, prefixResponse, 0, () => undefined);
     partial = { size: written, prefix: written };
   }
   const header = await openImage(createReadStream(part, { end: partial.prefix - 1 }));
@@ -102,11 +100,11 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
   options.onProgress?.(done, total);
   const have = partial.size - partial.prefix;
   if (have < header.header.size) {
-    const response = await request(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${have}-`, 'if-range': `"${hex}"` }, ...(options.signal ? { signal: options.signal } : {}) });
-    if (!response.body) throw new CairnError('STORE_ERROR', 'empty content response');
-    const position = response.status === 206 ? partial.size : partial.prefix;
-    if (response.status !== 206) done = partial.prefix;
-    await appendBody(part, response.body, position, (n) => options.onProgress?.((done += n), total));
+    const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${have}-`, 'if-range': `"${hex}"` }, ...(options.signal ? { signal: options.signal } : {}) });
+    const position = response.statusCode === 206 ? partial.size : partial.prefix;
+    if (response.statusCode !== 206) done = partial.prefix;
+    await appendBody(part, response, position, (n) => options.onProgress?.((done += n), total));
+    if ((await stat(part)).size !== total) throw new CairnError('STORE_UNAVAILABLE', 'the download ended early; run the pull again to resume');
   }
   try {
     const report = options.trust

@@ -1,9 +1,8 @@
 /** Pushing an image file to a Cairn server, streamed with its length. */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { CairnError } from '../errors.ts';
-import { request } from './http-client.ts';
+import { streamRequest } from './http-client.ts';
 
 /** The server's answer to a push (the manifest plus what the push changed). */
 export interface PushResponse {
@@ -21,12 +20,12 @@ export async function pushImage(conn: { base: string; token?: string }, file: st
   const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
     throw new CairnError('INVALID_ARGUMENT', `cannot read ${file}: ${error.code ?? 'error'}`);
   });
-  const body = Readable.toWeb(createReadStream(file, { highWaterMark: 1024 * 1024 }));
-  const response = await request(conn, '/v1/images', {
+  const response = await streamRequest(conn, '/v1/images', {
     method: 'POST',
-    body,
+    body: createReadStream(file, { highWaterMark: 1024 * 1024 }),
     headers: { 'content-type': 'application/vnd.cairn.image', 'content-length': String(info.size), accept: 'application/json' },
-    duplex: 'half',
   });
-  return (await response.json()) as PushResponse;
+  const parts: Buffer[] = [];
+  for await (const chunk of response as AsyncIterable<Buffer>) parts.push(chunk);
+  return JSON.parse(Buffer.concat(parts).toString('utf8')) as PushResponse;
 }

@@ -9,7 +9,8 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { Hono } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import { Hono, type Context } from 'hono';
 import { parseDigest } from '../../archive/index.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { CairnError } from '../../errors.ts';
@@ -31,14 +32,24 @@ async function* fileBytes(prefix: Uint8Array, content: (start: number, end: numb
   if (contentEnd >= contentStart && size > 0) yield* await content(contentStart, contentEnd);
 }
 
+/**
+ * The request body as a Node stream: on @hono/node-server, the socket's own IncomingMessage
+ * (no web-stream conversion on the hot path); elsewhere (tests with app.request), the web body.
+ */
+function requestBody(c: Context): Readable {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming) return incoming;
+  const body = c.req.raw.body;
+  if (!body) throw new CairnError('INVALID_ARGUMENT', 'the request has no body');
+  return Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
+}
+
 /** The image routes. */
 export function imageRoutes(archive: Archive, logger: Logger): Hono {
   const app = new Hono();
 
   app.post('/', async (c) => {
-    const body = c.req.raw.body;
-    if (!body) throw new CairnError('INVALID_ARGUMENT', 'the request has no body');
-    const result = await archive.push(Readable.fromWeb(body as NodeReadableStream<Uint8Array>), declaredLength(c.req.header('content-length')));
+    const result = await archive.push(requestBody(c), declaredLength(c.req.header('content-length')));
     const m = await manifest(archive, result.image);
     return respond(c, { ...m, created: result.created, addedAttestations: result.addedAttestations }, result.created ? 201 : 200);
   });

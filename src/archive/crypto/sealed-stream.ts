@@ -20,7 +20,7 @@
  * range needs only the chunks it overlaps. Plaintext is released only after its chunk's tag
  * verifies.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { CairnError } from '../../errors.ts';
 
 /** Size of the sealed object header. */
@@ -30,7 +30,6 @@ export const TAG_BYTES = 16;
 /** Default plaintext chunk size: small enough that ranges decrypt little, large enough to stream fast. */
 export const DEFAULT_CHUNK_BYTES = 64 * 1024;
 const MAGIC = Buffer.from([0x89, 0x43, 0x53, 0x45, 0x41, 0x4c, 0x0d, 0x0a]);
-const OUTPUT_BATCH_BYTES = 1024 * 1024;
 
 /** Parameters of one sealed blob. */
 export interface SealParams {
@@ -81,57 +80,48 @@ export function checkSealHeader(header: Uint8Array, params: Pick<SealParams, 'no
   }
 }
 
-function sealChunk(params: SealParams, index: number, last: boolean, plaintext: Uint8Array): Buffer[] {
-  const cipher = createCipheriv('chacha20-poly1305', params.dataKey, nonce(params.noncePrefix, index, last), { authTagLength: TAG_BYTES });
-  cipher.setAAD(params.digest, { plaintextLength: plaintext.length });
-  const body = cipher.update(plaintext);
-  cipher.final();
-  return [body, cipher.getAuthTag()];
+function keyObjectOf(params: SealParams): KeyObject {
+  return createSecretKey(params.dataKey);
 }
 
 /**
- * Seals a plaintext stream; yields the header and the sealed chunks in batches of about 1 MiB.
- * Memory is bounded by one chunk of look-ahead plus one output batch.
+ * Seals a plaintext stream; yields the header and then each sealed chunk's ciphertext and tag.
+ * A chunk's plaintext may arrive in several pieces: they are fed to the cipher one by one,
+ * never concatenated. Memory is bounded by one chunk of look-ahead.
  */
 export async function* sealStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, params: SealParams): AsyncGenerator<Buffer> {
   const C = params.chunkBytes;
-  let out: Buffer[] = [encodeHeader(params)];
-  let outBytes = SEAL_HEADER_BYTES;
-  let pending: Buffer[] = [];
+  const key = keyObjectOf(params);
+  yield encodeHeader(params);
+  const pending: Buffer[] = [];
   let pendingBytes = 0;
   let index = 0;
 
-  const take = (n: number): Buffer => {
-    const whole = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-    const head = whole.subarray(0, n);
-    const rest = whole.subarray(n);
-    pending = rest.length ? [rest] : [];
-    pendingBytes = rest.length;
-    return head;
-  };
+  function* seal(length: number, last: boolean): Generator<Buffer> {
+    const cipher = createCipheriv('chacha20-poly1305', key, nonce(params.noncePrefix, index++, last), { authTagLength: TAG_BYTES });
+    cipher.setAAD(params.digest, { plaintextLength: length });
+    let remaining = length;
+    while (remaining > 0) {
+      const head = pending[0] as Buffer;
+      const piece = head.length <= remaining ? head : head.subarray(0, remaining);
+      if (piece === head) pending.shift();
+      else pending[0] = head.subarray(remaining);
+      remaining -= piece.length;
+      pendingBytes -= piece.length;
+      yield cipher.update(piece);
+    }
+    cipher.final();
+    yield cipher.getAuthTag();
+  }
 
   for await (const chunk of source) {
     if (chunk.length === 0) continue;
     pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     pendingBytes += chunk.length;
     // Seal only while more than one chunk is pending: the final chunk must be known as final.
-    while (pendingBytes > C) {
-      for (const b of sealChunk(params, index++, false, take(C))) {
-        out.push(b);
-        outBytes += b.length;
-      }
-    }
-    if (outBytes >= OUTPUT_BATCH_BYTES) {
-      yield Buffer.concat(out, outBytes);
-      out = [];
-      outBytes = 0;
-    }
+    while (pendingBytes > C) yield* seal(C, false);
   }
-  for (const b of sealChunk(params, index, true, take(pendingBytes))) {
-    out.push(b);
-    outBytes += b.length;
-  }
-  yield Buffer.concat(out, outBytes);
+  yield* seal(pendingBytes, true);
 }
 
 /** Where a plaintext range lies in a sealed object. */
@@ -161,6 +151,7 @@ export function sealedRangeFor(start: number, end: number, size: number, chunkBy
  */
 export async function* openSealedRange(sealed: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, params: SealParams, size: number, start: number, end: number): AsyncGenerator<Buffer> {
   const C = params.chunkBytes;
+  const key = keyObjectOf(params);
   const n = chunkCount(size, C);
   const range = sealedRangeFor(start, end, size, C);
   let index = range.firstChunk;
@@ -169,7 +160,7 @@ export async function* openSealedRange(sealed: AsyncIterable<Uint8Array> | Itera
 
   const sealedLength = (i: number): number => (i === n - 1 ? size - i * C : C) + TAG_BYTES;
   const open = (i: number, bytes: Buffer): Buffer => {
-    const decipher = createDecipheriv('chacha20-poly1305', params.dataKey, nonce(params.noncePrefix, i, i === n - 1), { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv('chacha20-poly1305', key, nonce(params.noncePrefix, i, i === n - 1), { authTagLength: TAG_BYTES });
     decipher.setAAD(params.digest, { plaintextLength: bytes.length - TAG_BYTES });
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
     const plain = decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES));

@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import { CairnError } from '../../errors.ts';
 import { ContentHasher } from '../digest.ts';
+import { OffThreadHasher } from '../hashing/off-thread-hasher.ts';
 import { DEFAULT_MAX_HEADER_BYTES, PREAMBLE_BYTES, type ImageHeader } from './format.ts';
 import { decodeHeader, decodePreamble } from './header-codec.ts';
 
@@ -131,29 +132,36 @@ function contentStream(reader: ChunkReader, header: ImageHeader): Readable {
   });
 }
 
+/** Content at least this large is hashed on a worker thread (see OffThreadHasher). */
+const OFF_THREAD_MIN_BYTES = 8 * 1024 * 1024;
+
 async function* verifiedContent(reader: ChunkReader, header: ImageHeader): AsyncGenerator<Uint8Array> {
-  const hasher = new ContentHasher();
+  const offThread = header.size >= OFF_THREAD_MIN_BYTES ? new OffThreadHasher() : undefined;
+  const inline = offThread ? undefined : new ContentHasher();
+  let seen = 0;
   let held: Uint8Array | undefined;
   try {
     for await (const chunk of reader.rest()) {
       if (chunk.length === 0) continue;
-      const remaining = header.size - hasher.size;
-      if (chunk.length > remaining) {
+      if (chunk.length > header.size - seen) {
         throw new CairnError('IMAGE_TRAILING_BYTES', `image has bytes after its ${header.size}-byte content`);
       }
-      hasher.update(chunk);
+      seen += chunk.length;
+      if (offThread) await offThread.update(chunk);
+      else inline?.update(chunk);
       if (held) yield held;
       held = chunk;
     }
-    if (hasher.size < header.size) {
-      throw new CairnError('IMAGE_TRUNCATED', `image content ended after ${hasher.size} of ${header.size} bytes`, { details: { expected: header.size, actual: hasher.size } });
+    if (seen < header.size) {
+      throw new CairnError('IMAGE_TRUNCATED', `image content ended after ${seen} of ${header.size} bytes`, { details: { expected: header.size, actual: seen } });
     }
-    const digest = hasher.digest();
+    const digest = offThread ? (await offThread.digest()).digest : (inline as ContentHasher).digest();
     if (digest !== header.digest) {
       throw new CairnError('DIGEST_MISMATCH', 'image content does not match its digest', { details: { expected: header.digest, actual: digest } });
     }
     if (held) yield held;
   } finally {
+    await offThread?.close();
     await reader.close().catch(() => undefined);
   }
 }

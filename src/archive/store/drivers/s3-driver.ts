@@ -50,12 +50,15 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
     region: options.region,
     forcePathStyle: options.forcePathStyle,
     maxAttempts: options.maxAttempts ?? 3,
+    // Content is authenticated end to end by Cairn's AEAD; skip the SDK's extra CRC32 pass.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.accessKeyId && options.secretAccessKey ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } } : {}),
   });
   const Bucket = options.bucket;
-  const partSize = options.partSizeBytes ?? 8 * 1024 * 1024;
+  const partSize = options.partSizeBytes ?? 5 * 1024 * 1024;
   const queueSize = options.queueSize ?? 2;
 
   async function call<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {

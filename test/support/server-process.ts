@@ -1,0 +1,73 @@
+/**
+ * Runs `cairn serve` as a child process with a generated config file (no vitest imports, so
+ * benchmarks use it too).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MinioServer } from '../../minio/minio-server.ts';
+import { generateMasterKeyEntry } from '../../src/archive/crypto/keyring.ts';
+import { CAIRN_BIN } from './cli.ts';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** Settings for a server under test. */
+export interface ServerProcessOptions {
+  dataDir: string;
+  registryFile: string;
+  minio?: MinioServer;
+  masterKey?: string;
+  orphanGraceMs?: number;
+  logLevel?: string;
+}
+
+/** The raw configuration object for these options. */
+export function serverConfig(options: ServerProcessOptions): Record<string, unknown> {
+  return {
+    port: 0,
+    dataDir: options.dataDir,
+    store: options.minio ? 's3' : 'fs',
+    ...(options.minio ? { s3: { endpoint: options.minio.endpoint, bucket: options.minio.bucket, region: 'us-east-1', accessKeyId: options.minio.accessKeyId, secretAccessKey: options.minio.secretAccessKey, forcePathStyle: true, maxAttempts: 2 } } : {}),
+    masterKeys: [options.masterKey ?? generateMasterKeyEntry('test')],
+    adminTokens: [TEST_ADMIN_TOKEN],
+    registryFile: options.registryFile,
+    orphanGraceMs: options.orphanGraceMs ?? 0,
+    logLevel: options.logLevel ?? 'silent',
+  };
+}
+
+/** A `cairn serve` child process. */
+export interface ServerProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `cairn serve --config …`; resolves once it listens. */
+export async function spawnServer(options: ServerProcessOptions): Promise<ServerProcess> {
+  await mkdir(options.dataDir, { recursive: true });
+  const configFile = join(options.dataDir, 'config.json');
+  await writeFile(configFile, JSON.stringify({ ...serverConfig(options), logLevel: options.logLevel ?? 'warn' }));
+  const child = spawn(process.execPath, [CAIRN_BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const match = /serving on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`cairn serve exited with ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    child,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
