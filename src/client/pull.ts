@@ -1,14 +1,16 @@
 /**
  * Pulling an image over HTTP, resumably: the image file is assembled in `<out>.part` from the
  * file's header (a Range of /file) and the content (/content, whose ETag — the digest — never
- * changes, so a resume with If-Range is always safe). At the end the whole file is verified
- * (structure, digest, size, and signatures when trust anchors are given) and only then renamed
- * to `<out>`. A file that fails verification is removed; nothing is written to `<out>`.
+ * changes, so a resume with If-Range is always safe). Signatures (when trust anchors are given)
+ * are checked from the header first, the content is hashed as it arrives, and the file is
+ * renamed to `<out>` only when digest and size check out. Content that fails is removed; a
+ * transfer cut short leaves `<out>.part` for the next attempt; nothing is written to `<out>`.
  */
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
-import { FILE_CHUNK_BYTES, openImage, verifyImage, type Trust, type VerificationReport, type Digest } from '../archive/index.ts';
+import { ContentHasher, FILE_CHUNK_BYTES, readImageHeader, verifyAttestations, type Trust, type VerificationReport, type Digest } from '../archive/index.ts';
+import { OffThreadHasher } from '../archive/hashing/off-thread-hasher.ts';
 import { PREAMBLE_BYTES } from '../archive/image/format.ts';
 import { request, streamRequest } from './http-client.ts';
 
@@ -53,14 +55,14 @@ async function partialPrefixLength(part: string): Promise<{ size: number; prefix
   }
 }
 
-async function appendBody(path: string, body: AsyncIterable<Buffer>, position: number, onBytes: (n: number) => void): Promise<number> {
+async function appendBody(path: string, body: AsyncIterable<Buffer>, position: number, onChunk: (chunk: Buffer) => Promise<void> | void): Promise<number> {
   const handle = await open(path, position === 0 ? 'w' : 'r+');
   let at = position;
   try {
     for await (const chunk of body) {
       await handle.write(chunk, 0, chunk.length, at);
       at += chunk.length;
-      onBytes(chunk.length);
+      await onChunk(chunk);
     }
     await handle.sync();
   } finally {
@@ -69,17 +71,31 @@ async function appendBody(path: string, body: AsyncIterable<Buffer>, position: n
   return at;
 }
 
-/** Downloads (or resumes) an image into `out` and verifies it. */
+/** A SHA3-256 that runs off the main thread for large content. */
+function contentHasher(size: number): { update(chunk: Uint8Array): Promise<void> | void; finish(): Promise<Digest>; close(): Promise<void> } {
+  if (size >= 8 * 1024 * 1024) {
+    const hasher = new OffThreadHasher();
+    return { update: (c) => hasher.update(c), finish: async () => (await hasher.digest()).digest, close: () => hasher.close() };
+  }
+  const hasher = new ContentHasher();
+  return { update: (c) => hasher.update(c), finish: () => Promise.resolve(hasher.digest()), close: () => Promise.resolve() };
+}
+
+/**
+ * Downloads (or resumes) an image into `out` and verifies it: the content is hashed as it
+ * arrives (bytes kept from an earlier attempt are hashed from disk first), the header's
+ * signatures are checked against `trust`, and only a fully verified file is renamed to `out`.
+ */
 export async function pullImage(options: PullOptions): Promise<PullResult> {
   const { conn, digest, out } = options;
   const part = `${out}.part`;
   const hex = digest.slice('sha3-256:'.length);
+  const signal = options.signal ? { signal: options.signal } : {};
   let partial = await partialPrefixLength(part);
   if (partial) {
     // The partial must be this image: its header names the digest.
     try {
-      const head = await openImage(createReadStream(part, { end: partial.prefix - 1 }));
-      head.content.destroy();
+      const head = await readImageHeader(createReadStream(part, { end: partial.prefix - 1 }));
       if (head.header.digest !== digest) partial = undefined;
     } catch {
       partial = undefined;
@@ -88,38 +104,44 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
   const resumedFrom = partial?.size ?? 0;
   if (!partial) {
     await rm(part, { force: true });
-    const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...(options.signal ? { signal: options.signal } : {}) })).json()) as { file: { headerBytes: number } };
-    const prefixResponse = await streamRequest(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${manifest.file.headerBytes - 1}` }, ...(options.signal ? { signal: options.signal } : {}) });
+    const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...signal })).json()) as { file: { headerBytes: number } };
+    const prefixResponse = await streamRequest(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${manifest.file.headerBytes - 1}` }, ...signal });
     const written = await appendBody(part, prefixResponse, 0, () => undefined);
     partial = { size: written, prefix: written };
   }
-  const header = await openImage(createReadStream(part, { end: partial.prefix - 1 }));
-  header.content.destroy();
-  const total = partial.prefix + header.header.size;
-  let done = partial.size;
-  options.onProgress?.(done, total);
-  const have = partial.size - partial.prefix;
-  if (have < header.header.size) {
-    const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${have}-`, 'if-range': `"${hex}"` }, ...(options.signal ? { signal: options.signal } : {}) });
-    const position = response.statusCode === 206 ? partial.size : partial.prefix;
-    if (response.statusCode !== 206) done = partial.prefix;
-    await appendBody(part, response, position, (n) => options.onProgress?.((done += n), total));
-    if ((await stat(part)).size !== total) throw new CairnError('STORE_UNAVAILABLE', 'the download ended early; run the pull again to resume');
-  }
+  const { header } = await readImageHeader(createReadStream(part, { end: partial.prefix - 1 }));
+  if (header.digest !== digest) throw new CairnError('DIGEST_MISMATCH', 'the server sent the header of another image');
+  // Signatures first, before spending time on content.
+  const report = options.trust ? verifyAttestations(header, options.trust) : undefined;
+  const total = partial.prefix + header.size;
+  const hasher = contentHasher(header.size);
   try {
-    const report = options.trust
-      ? await verifyImage(createReadStream(part, { highWaterMark: FILE_CHUNK_BYTES }), options.trust)
-      : await (async () => {
-          const opened = await openImage(createReadStream(part, { highWaterMark: FILE_CHUNK_BYTES }));
-          for await (const _ of opened.content);
-          if (opened.header.digest !== digest) throw new CairnError('DIGEST_MISMATCH', 'downloaded image is not the requested one');
-          return undefined;
-        })();
-    if (report && report.header.digest !== digest) throw new CairnError('DIGEST_MISMATCH', 'downloaded image is not the requested one');
-    await rename(part, out);
-    return { out, bytes: (await stat(out)).size, resumedFrom, ...(report ? { report } : {}) };
-  } catch (error) {
-    await rm(part, { force: true });
-    throw error;
+    let done = partial.prefix;
+    if (partial.size > partial.prefix) {
+      for await (const chunk of createReadStream(part, { start: partial.prefix, end: partial.size - 1, highWaterMark: FILE_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+        await hasher.update(chunk);
+        done += chunk.length;
+      }
+    }
+    options.onProgress?.(done, total);
+    if (done - partial.prefix < header.size) {
+      const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${done - partial.prefix}-`, 'if-range': `"${hex}"` }, ...signal });
+      if (response.statusCode !== 206 && done !== partial.prefix) throw new CairnError('STORE_ERROR', 'the server ignored the resume range; delete the .part file and pull again');
+      await appendBody(part, response, done, async (chunk) => {
+        await hasher.update(chunk);
+        done += chunk.length;
+        options.onProgress?.(done, total);
+      });
+    }
+    if (done !== total) throw new CairnError('STORE_UNAVAILABLE', 'the download ended early; run the pull again to resume');
+    const actual = await hasher.finish();
+    if (actual !== digest) {
+      await rm(part, { force: true });
+      throw new CairnError('DIGEST_MISMATCH', 'the downloaded content does not match its digest', { details: { expected: digest, actual } });
+    }
+  } finally {
+    await hasher.close();
   }
+  await rename(part, out);
+  return { out, bytes: total, resumedFrom, ...(report ? { report } : {}) };
 }

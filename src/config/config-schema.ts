@@ -12,7 +12,7 @@ export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP API listens on.'),
   port: z.number().int().min(0).max(65535).default(8080).describe('HTTP port (0 picks a free one).'),
   store: z.enum(['fs', 's3']).default('fs').describe('Blob store driver: fs (local directory) or s3 (any S3-compatible service).'),
-  dataDir: z.string().min(1).default('./data').describe('fs store root is <dataDir>/objects; generated development secrets live in <dataDir>/dev.'),
+  dataDir: z.string().min(1).default('./data').describe('fs store root is `<dataDir>/objects`; generated development secrets live in `<dataDir>/dev`.'),
   s3: z
     .strictObject({
       endpoint: z.url().optional().describe('S3 endpoint URL (omit for AWS).'),
@@ -25,7 +25,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('S3 settings, used when store is s3.'),
-  masterKeys: z.array(z.string()).default([]).describe('Master keys "<id>:<base64 32 bytes>", the first active. Required unless development secrets are generated.'),
+  masterKeys: z.array(z.string()).default([]).describe('Master keys `<id>:<base64 of 32 bytes>`, the first one active. Required unless development secrets are generated.'),
   adminTokens: z.array(z.string().min(16, 'admin tokens need at least 16 characters')).default([]).describe('Bearer tokens for /v1/admin routes.'),
   readToken: z.string().min(16).optional().describe('If set, reads need this bearer token (or an admin token).'),
   registryFile: z.string().optional().describe('Registry JSON that seeds the store on first start (the stored registry wins afterwards).'),
@@ -33,7 +33,7 @@ export const configSchema = z.strictObject({
   orphanGraceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Age after which leftovers of interrupted pushes (incomplete uploads, unreferenced blobs) are removed.'),
   cleanupIntervalMs: z.number().int().min(1000).default(15 * 60 * 1000).describe('How often the running server removes such leftovers (also done at start).'),
   logLevel: logLevel.default('info').describe('Log level.'),
-  devSecrets: z.boolean().default(true).describe('Generate development master key, admin token and registry under <dataDir>/dev when none are configured (fs store only).'),
+  devSecrets: z.boolean().default(true).describe('Generate a development master key, admin token and registry under `<dataDir>/dev` when none are configured (fs store only).'),
 });
 
 /** The validated configuration (frozen). */

@@ -71,3 +71,11 @@ describe('configuration', () => {
     await expect(resolveSecrets(config)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 });
+
+describe('docs/CONFIG.md', () => {
+  it('is generated from the schema and current (npm run docs:config)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { renderConfigDoc } = await import('../../../src/config/config-doc.ts');
+    expect(await readFile(join(import.meta.dirname, '../../../docs/CONFIG.md'), 'utf8')).toBe(renderConfigDoc());
+  });
+});

@@ -4,7 +4,7 @@
  *
  * Mapping of the contract onto S3:
  * - put: PutObject for byte bodies; streams go through lib-storage's `Upload` (one PutObject
- *   below the part size, else multipart with 8 MiB parts, 2 in flight). If the body stream
+ *   below the part size, else multipart with 5 MiB parts, 2 in flight). If the body stream
  *   fails, the multipart upload is aborted, so a failed put leaves no object and no parts.
  * - createIfAbsent / replaceIfMatch: PutObject with `If-None-Match: *` / `If-Match: <etag>`.
  * - get: GetObject with `Range`; head: HeadObject; list: ListObjectsV2 pages.

@@ -1,0 +1,10 @@
+# Cairn server image on Node 24 LTS (the base image provides it; dev dependencies are left out).
+FROM node:24-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts
+COPY bin ./bin
+COPY src ./src
+USER node
+EXPOSE 8080
+CMD ["node", "bin/cairn.js", "serve"]
