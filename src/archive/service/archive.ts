@@ -22,7 +22,7 @@ import type { Attestation, HeaderAttestation, ImageHeader } from '../image/forma
 import { orderAttestations } from '../image/header-codec.ts';
 import { openImage } from '../image/image-reader.ts';
 import type { ChainRegistry, Registry } from '../registry/registry.ts';
-import type { BlobStore } from '../store/blob-store.ts';
+import { readObject, type BlobStore } from '../store/blob-store.ts';
 import type { ImageIndex} from './image-index.ts';
 import { type IndexedImage, type ListOptions } from './image-index.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
@@ -62,12 +62,6 @@ export interface ContentRange {
 
 async function drain(stream: NodeJS.ReadableStream): Promise<void> {
   await pipeline(stream, new Writable({ write: (_c, _e, cb) => cb() }));
-}
-
-async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(Buffer.from(chunk));
-  return Buffer.concat(parts);
 }
 
 /** The archive. Create with {@link openArchive}. */
@@ -204,8 +198,7 @@ export class Archive {
   }
 
   async #loadRecord(chain: string, height: number, digest: Digest): Promise<ImageRecord> {
-    const got = await this.store.get(imageRecordKey(chain, height, digest));
-    return decodeImageRecord(await readAll(got.body));
+    return decodeImageRecord(await readObject(this.store, imageRecordKey(chain, height, digest)));
   }
 
   /** Stores the attestations not yet stored (already verified by the caller); returns their validators. */
@@ -270,7 +263,7 @@ export class Archive {
     if (!entry.loaded) {
       const loaded = new Map<string, Attestation>();
       for await (const info of this.store.list(`attestations/${entry.record.digest.slice(9)}/`)) {
-        const attestation = decodeAttestation(await readAll((await this.store.get(info.key)).body));
+        const attestation = decodeAttestation(await readObject(this.store, info.key));
         if (attestation.digest === entry.record.digest) loaded.set(attestation.validator, attestation);
       }
       entry.loaded = loaded;

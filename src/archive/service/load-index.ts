@@ -3,18 +3,12 @@
  * and the attestation listing (validator ids only; bodies load lazily).
  */
 import type { Logger } from '../../logger.ts';
-import type { BlobStore } from '../store/blob-store.ts';
+import { readObject, type BlobStore } from '../store/blob-store.ts';
 import { ImageIndex, type IndexedImage } from './image-index.ts';
 import { decodeImageRecord } from './image-record.ts';
 import { ATTESTATIONS_PREFIX, IMAGES_PREFIX, parseAttestationKey, parseImageRecordKey } from './layout.ts';
 
 const CONCURRENCY = 8;
-
-async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(Buffer.from(chunk));
-  return Buffer.concat(parts);
-}
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 export async function forEachLimited<T>(items: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -38,7 +32,7 @@ export async function loadIndex(store: BlobStore, logger: Logger): Promise<Image
       return;
     }
     try {
-      const record = decodeImageRecord(await readAll((await store.get(info.key)).body));
+      const record = decodeImageRecord(await readObject(store, info.key));
       if (record.chain !== parsed.chain || record.height !== parsed.height || record.digest !== parsed.digest) {
         logger.error('image record does not match its key; not indexed', { key: info.key });
         return;

@@ -5,17 +5,15 @@
  */
 import { CairnError } from '../../errors.ts';
 import { parseRegistry, registryToDocument, type Registry, type RegistryDocument } from '../registry/registry.ts';
-import type { BlobStore } from '../store/blob-store.ts';
+import { readObject, type BlobStore } from '../store/blob-store.ts';
 import { REGISTRY_KEY } from './layout.ts';
 
 async function readJson(store: BlobStore): Promise<{ document: unknown; etag: string } | undefined> {
   const info = await store.head(REGISTRY_KEY);
   if (!info) return undefined;
-  const got = await store.get(REGISTRY_KEY);
-  const parts: Buffer[] = [];
-  for await (const chunk of got.body as AsyncIterable<Buffer>) parts.push(chunk);
+  const bytes = await readObject(store, REGISTRY_KEY);
   try {
-    return { document: JSON.parse(Buffer.concat(parts).toString('utf8')), etag: got.info.etag };
+    return { document: JSON.parse(bytes.toString('utf8')), etag: info.etag };
   } catch (error) {
     throw new CairnError('INTEGRITY_ERROR', 'stored registry is not valid JSON', { cause: error });
   }

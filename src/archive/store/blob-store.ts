@@ -112,3 +112,11 @@ export function assertRangeWithin(range: ByteRange, size: number): void {
     throw new CairnError('RANGE_NOT_SATISFIABLE', `range ${range.start}-${range.end} is outside an object of ${size} bytes`, { details: { size } });
   }
 }
+
+/** Reads a whole (small) object: records, attestations, the registry. */
+export async function readObject(store: BlobStore, key: string): Promise<Buffer> {
+  const { body } = await store.get(key);
+  const parts: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer>) parts.push(chunk);
+  return Buffer.concat(parts);
+}

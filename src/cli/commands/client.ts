@@ -1,17 +1,12 @@
 /** `cairn push | pull | ls`: talk to a Cairn server over HTTP. */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { withServerOptions } from '../server-options.ts';
 import { loadTrust, parseDigest, type Digest } from '../../archive/index.ts';
 import { connection, getJson, pullImage, pushImage, type ServerOptions } from '../../client/index.ts';
 import { CairnError } from '../../errors.ts';
 import { collect, parseUint } from '../parse.ts';
 import { isoTime, printFields, printJson, printTable } from '../output.ts';
 
-function serverOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--server <url>', 'Cairn server').env('CAIRN_SERVER').default('http://127.0.0.1:8080'))
-    .addOption(new Option('--token <token>', 'bearer token').env('CAIRN_TOKEN'))
-    .option('--token-file <file>', 'read the bearer token from a file');
-}
 
 interface Summary {
   digest: string;
@@ -25,7 +20,7 @@ interface Summary {
 
 /** Registers push, pull and ls. */
 export function registerClientCommands(program: Command): void {
-  serverOptions(program.command('push').description('push an image file to a server').argument('<file>', 'image file (.cimg)').option('--json', 'print the result as JSON')).action(
+  withServerOptions(program.command('push').description('push an image file to a server').argument('<file>', 'image file (.cimg)').option('--json', 'print the result as JSON')).action(
     async (file: string, options: ServerOptions & { json?: boolean }) => {
       const result = await pushImage(await connection(options), file);
       if (options.json) return printJson(result);
@@ -39,7 +34,7 @@ export function registerClientCommands(program: Command): void {
     },
   );
 
-  serverOptions(
+  withServerOptions(
     program
       .command('pull')
       .description('download an image (resuming a partial one) and verify it')
@@ -69,7 +64,7 @@ export function registerClientCommands(program: Command): void {
     ]);
   });
 
-  serverOptions(
+  withServerOptions(
     program
       .command('ls')
       .description("list a chain's images")

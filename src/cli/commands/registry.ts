@@ -1,6 +1,7 @@
 /** `cairn registry add | rm | ls` (admin token) and `cairn admin rotate-key` (runs on the store). */
 import { readFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { withServerOptions } from '../server-options.ts';
 import { parsePublicKeys, parseQsshPublicKey, formatPublicKey, formatQsshPublicKey, type RegistryDocument } from '../../archive/index.ts';
 import { parseKeyring } from '../../archive/crypto/keyring.ts';
 import { openArchive } from '../../archive/service/archive.ts';
@@ -15,12 +16,6 @@ import { parseRegistry } from '../../archive/index.ts';
 import { parseUint } from '../parse.ts';
 import { printJson, printTable } from '../output.ts';
 
-function serverOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--server <url>', 'Cairn server').env('CAIRN_SERVER').default('http://127.0.0.1:8080'))
-    .addOption(new Option('--token <token>', 'admin bearer token').env('CAIRN_ADMIN_TOKEN'))
-    .option('--token-file <file>', 'read the admin token from a file (e.g. data/dev/admin-token)');
-}
 
 function printRegistry(doc: RegistryDocument): void {
   printTable(
@@ -30,6 +25,9 @@ function printRegistry(doc: RegistryDocument): void {
     ),
   );
 }
+
+/** Connection options whose token defaults to CAIRN_ADMIN_TOKEN. */
+const serverOptions = (command: Command): Command => withServerOptions(command, 'CAIRN_ADMIN_TOKEN');
 
 /** Registers `registry` and `admin`. */
 export function registerRegistryCommands(program: Command): void {
