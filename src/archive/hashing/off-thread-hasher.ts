@@ -1,6 +1,6 @@
 /**
  * SHA3-256 on a worker thread, so a push hashes on one core while the main thread seals and
- * uploads on the other. Bytes pass through a fixed shared ring buffer (default 4 MiB): the
+ * uploads on the other. Bytes pass through a fixed shared ring buffer (default 8 MiB): the
  * main thread copies each chunk in and waits (asynchronously) while the ring is full, so
  * memory is bounded and the worker allocates nothing per chunk.
  */
@@ -22,7 +22,7 @@ export class OffThreadHasher {
   #failed: Error | undefined;
 
   constructor(options: { ringBytes?: number } = {}) {
-    const ring = new SharedArrayBuffer(options.ringBytes ?? 4 * 1024 * 1024);
+    const ring = new SharedArrayBuffer(options.ringBytes ?? 8 * 1024 * 1024);
     const control = new SharedArrayBuffer(8);
     this.#ring = new Uint8Array(ring);
     this.#state = new Int32Array(control);

@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 const { ring, control } = workerData as { ring: SharedArrayBuffer; control: SharedArrayBuffer };
 const bytes = new Uint8Array(ring);
 const state = new Int32Array(control);
+const SLICE_BYTES = 256 * 1024;
 const AVAILABLE = 0;
 const FINISHED = 1;
 const hash = createHash('sha3-256');
@@ -26,7 +27,8 @@ for (;;) {
     Atomics.wait(state, AVAILABLE, 0, 100);
     available = Atomics.load(state, AVAILABLE);
   }
-  const contiguous = Math.min(available, bytes.length - readAt);
+  // Hash in slices and free each one at once, so the writer can refill while we work.
+  const contiguous = Math.min(available, bytes.length - readAt, SLICE_BYTES);
   hash.update(bytes.subarray(readAt, readAt + contiguous));
   readAt = (readAt + contiguous) % bytes.length;
   size += contiguous;
