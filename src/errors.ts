@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { httpStatus: 404, summary: 'The requested object does not exist.' },
   UNKNOWN_CHAIN: { httpStatus: 404, summary: 'The chain is not in the validator registry.' },
   UNKNOWN_VALIDATOR: { httpStatus: 403, summary: 'The validator is not registered for the chain.' },
+  SIGNED_AT_IN_FUTURE: { httpStatus: 400, summary: 'The attestation is dated further in the future than the allowed clock skew.' },
   DIGEST_CONFLICT: { httpStatus: 409, summary: 'The digest is already archived under another chain or height.' },
   PRECONDITION_FAILED: { httpStatus: 412, summary: 'A conditional write found the object in another state.' },
   RANGE_NOT_SATISFIABLE: { httpStatus: 416, summary: 'The requested byte range is outside the object.' },

@@ -4,6 +4,8 @@
  */
 import { Hono } from 'hono';
 import type { Archive } from '../archive/service/archive.ts';
+import { formatPublicKey, type PublicKey } from '../archive/index.ts';
+import type { EventLog } from './event-log.ts';
 import { CairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { TokenSet, requireToken } from './auth.ts';
@@ -17,6 +19,10 @@ export interface AppOptions {
   readonly archive: Archive;
   readonly logger: Logger;
   readonly adminTokens: readonly string[];
+  /** Signed announcements (created by the server from the archive and its identity). */
+  readonly events: EventLog;
+  /** The server identity's public key, published at /v1/identity. */
+  readonly identity: PublicKey;
   /** When set, reads need this token (or an admin token). */
   readonly readToken?: string;
 }
@@ -46,7 +52,10 @@ export function createApp(options: AppOptions): Hono {
   app.use('/v1/admin/*', requireToken(admin));
 
   app.route('/v1/images', imageRoutes(archive, logger));
-  app.route('/v1/chains', chainRoutes(archive));
+  app.route('/v1/chains', chainRoutes(archive, options.events));
+  app.get('/v1/identity', (c) =>
+    c.json({ algorithm: options.identity.algorithm, publicKey: Buffer.from(options.identity.raw).toString('base64'), fingerprint: options.identity.fingerprint, line: formatPublicKey(options.identity, 'cairn-server').trim() }),
+  );
   app.route('/v1/admin', adminRoutes(archive, logger));
   return app;
 }

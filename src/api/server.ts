@@ -15,6 +15,8 @@ import type { CairnConfig } from '../config/config-schema.ts';
 import { devSecretsWarning, resolveSecrets } from '../config/dev-secrets.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from './app.ts';
+import { EventLog } from './event-log.ts';
+import { loadOrCreateIdentity } from '../archive/service/identity.ts';
 
 /** A running server. */
 export interface RunningServer {
@@ -46,7 +48,9 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
     // Leftovers the store could not be told to drop at the time (e.g. it was down) go later.
     const cleanupTimer = setInterval(() => void cleanup().catch((error: unknown) => logger.warn('periodic cleanup failed', { error })), config.cleanupIntervalMs);
     cleanupTimer.unref();
-    const app = createApp({ archive, logger, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
+    const identity = await loadOrCreateIdentity(store, keyring);
+    const events = new EventLog(archive, identity);
+    const app = createApp({ archive, logger, events, identity: identity.publicKey, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
     const server = await new Promise<Server>((resolveServer, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(s as Server));
       (s as Server).once('error', reject);

@@ -2,6 +2,7 @@
  * Image routes: push, manifest, the image file and the raw content.
  *
  *   POST /v1/images                     push an image file (streamed body)
+ *   POST /v1/images/{digest}/attestations  add a validator's attestation (CBOR or JSON)
  *   GET  /v1/images/{digest}            manifest (JSON, or CBOR on Accept: application/cbor)
  *   GET  /v1/images/{digest}/file       the self-contained image file with current attestations
  *   GET  /v1/images/{digest}/content    the raw content
@@ -11,7 +12,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
-import { parseDigest } from '../../archive/index.ts';
+import { decodeAttestation, encodeAttestation, parseDigest, type Attestation } from '../../archive/index.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
@@ -44,6 +45,34 @@ function requestBody(c: Context): Readable {
   return Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
 }
 
+const MAX_ATTESTATION_BYTES = 64 * 1024;
+
+/**
+ * A standalone attestation from the body: deterministic CBOR (`application/cbor`, FORMAT.md
+ * §4.3) or JSON with the same nine fields (signature in base64).
+ */
+async function attestationBody(c: Context): Promise<Attestation> {
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.length > MAX_ATTESTATION_BYTES) throw new CairnError('INVALID_ARGUMENT', 'attestation body larger than 64 KiB');
+  if ((c.req.header('content-type') ?? '').includes('application/cbor')) return decodeAttestation(bytes);
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new CairnError('INVALID_ARGUMENT', 'the body is neither CBOR (Content-Type: application/cbor) nor valid JSON');
+  }
+  if (!json || typeof json !== 'object' || typeof json.signature !== 'string' || typeof json.digest !== 'string') {
+    throw new CairnError('INVALID_ARGUMENT', 'expected { chain, height, digest, size, contentType, validator, signedAt, algorithm, signature }');
+  }
+  const candidate = { ...json, digest: parseDigest(json.digest), signature: new Uint8Array(Buffer.from(json.signature, 'base64')) } as unknown as Attestation;
+  // Re-validate every field exactly as the CBOR form is validated.
+  try {
+    return decodeAttestation(encodeAttestation(candidate));
+  } catch (error) {
+    throw new CairnError('INVALID_ARGUMENT', `invalid attestation: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** The image routes. */
 export function imageRoutes(archive: Archive, logger: Logger): Hono {
   const app = new Hono();
@@ -52,6 +81,15 @@ export function imageRoutes(archive: Archive, logger: Logger): Hono {
     const result = await archive.push(requestBody(c), declaredLength(c.req.header('content-length')));
     const m = await manifest(archive, result.image);
     return respond(c, { ...m, created: result.created, addedAttestations: result.addedAttestations }, result.created ? 201 : 200);
+  });
+
+  app.post('/:digest/attestations', async (c) => {
+    const digest = parseDigest(c.req.param('digest'));
+    const attestation = await attestationBody(c);
+    if (attestation.digest !== digest) throw new CairnError('INVALID_ARGUMENT', 'the attestation names another digest than the URL');
+    const { added, image } = await archive.attest(attestation);
+    const quorum = archive.quorum(image);
+    return respond(c, { digest, validator: attestation.validator, added, finality: { final: quorum.final, attestedWeight: quorum.attestedWeight, totalWeight: quorum.totalWeight, ...(image.finalizedAt === undefined ? {} : { finalizedAt: image.finalizedAt }) } }, added ? 201 : 200);
   });
 
   app.get('/:digest', async (c) => {

@@ -26,7 +26,8 @@ import { readObject, type BlobStore } from '../store/blob-store.ts';
 import type { ImageIndex} from './image-index.ts';
 import { type IndexedImage, type ListOptions } from './image-index.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
-import { attestationKey, imageRecordKey, newBlobKey } from './layout.ts';
+import { attestationKey, finalityKey, imageRecordKey, newBlobKey } from './layout.ts';
+import { encodeCbor } from '../cbor/deterministic-cbor.ts';
 import { loadIndex } from './load-index.ts';
 import { loadOrSeedRegistry } from './registry-store.ts';
 import { openSealedContent, storeSealedContent } from './sealed-content.ts';
@@ -42,6 +43,20 @@ export interface ArchiveOptions {
   readonly maxHeaderBytes: number;
   /** Milliseconds since the epoch (injectable for tests). */
   readonly now?: () => number;
+  /** How far in the future an attestation's signedAt may be (default 5 minutes). */
+  readonly maxClockSkewMs?: number;
+}
+
+/** Something that happened to an archived image (the seed's gossip, as announcements). */
+export interface ArchiveEvent {
+  readonly type: 'image.available' | 'image.attested' | 'image.finalized' | 'image.deleted';
+  readonly chain: string;
+  readonly height: number;
+  readonly digest: Digest;
+  /** The attesting validator (image.available: the producer; image.attested: the attester). */
+  readonly validator?: string;
+  /** Server time of the event, ms. */
+  readonly at: number;
 }
 
 /** The outcome of a push. */
@@ -74,6 +89,8 @@ export class Archive {
   readonly #index: ImageIndex;
   readonly #locks = new Map<Digest, Promise<unknown>>();
   readonly #uploading = new Set<string>();
+  readonly #listeners = new Set<(event: ArchiveEvent) => void>();
+  readonly #maxSkewMs: number;
   #registry: Registry;
 
   constructor(options: ArchiveOptions, index: ImageIndex) {
@@ -84,6 +101,35 @@ export class Archive {
     this.#now = options.now ?? Date.now;
     this.#registry = options.registry;
     this.#index = index;
+    this.#maxSkewMs = options.maxClockSkewMs ?? 5 * 60 * 1000;
+  }
+
+  /** Calls `listener` for every event until the returned function is called. */
+  subscribe(listener: (event: ArchiveEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Emits an event to every subscriber (a throwing subscriber does not affect the others). */
+  emit(event: Omit<ArchiveEvent, 'at'>): void {
+    const full: ArchiveEvent = { ...event, at: this.#now() };
+    for (const listener of this.#listeners) {
+      try {
+        listener(full);
+      } catch (error) {
+        this.#logger.error('event listener failed', { error });
+      }
+    }
+  }
+
+  /** Records and announces the moment an image first becomes final. */
+  async #checkFinality(entry: IndexedImage): Promise<void> {
+    if (entry.finalizedAt !== undefined || !this.quorum(entry).final) return;
+    entry.finalizedAt = this.#now();
+    await this.store.createIfAbsent(finalityKey(entry.record.digest), encodeCbor({ v: 1, finalizedAt: entry.finalizedAt }));
+    const r = entry.record;
+    this.#logger.info('image finalized', { chain: r.chain, height: r.height, digest: r.digest });
+    this.emit({ type: 'image.finalized', chain: r.chain, height: r.height, digest: r.digest });
   }
 
   /** The current validator registry. */
@@ -112,8 +158,13 @@ export class Archive {
     return entry;
   }
 
-  /** Throws unless `attestation` is by a registered validator of its chain and verifies. */
+  /** Throws unless `attestation` is by a registered validator of its chain, not from the future, and verifies. */
   #checkAttestation(chain: ChainRegistry, attestation: Attestation): void {
+    if (attestation.signedAt > this.#now() + this.#maxSkewMs) {
+      throw new CairnError('SIGNED_AT_IN_FUTURE', `attestation by ${attestation.validator} is dated ${new Date(attestation.signedAt).toISOString()}, beyond the allowed clock skew`, {
+        details: { validator: attestation.validator, signedAt: attestation.signedAt, maxSkewMs: this.#maxSkewMs },
+      });
+    }
     const validator = chain.validators.get(attestation.validator);
     if (!validator) {
       throw new CairnError('UNKNOWN_VALIDATOR', `validator ${attestation.validator} is not registered for chain ${chain.chain}`, { details: { chain: chain.chain, validator: attestation.validator } });
@@ -187,6 +238,7 @@ export class Archive {
         }
         const entry: IndexedImage = { record, attesters: new Set([record.producer.validator]) };
         this.#index.add(entry);
+        this.emit({ type: 'image.available', chain: record.chain, height: record.height, digest: record.digest, validator: record.producer.validator });
         const added = await this.#addAttestations(entry, attestations.slice(1));
         this.#logger.info('image archived', { chain: record.chain, height: record.height, digest: record.digest, size: record.size, producer: record.producer.validator });
         return { created: true, image: entry, addedAttestations: [record.producer.validator, ...added] };
@@ -210,7 +262,10 @@ export class Archive {
       entry.attesters.add(attestation.validator);
       entry.loaded?.set(attestation.validator, attestation);
       added.push(attestation.validator);
+      const r = entry.record;
+      this.emit({ type: 'image.attested', chain: r.chain, height: r.height, digest: r.digest, validator: attestation.validator });
     }
+    await this.#checkFinality(entry);
     return added;
   }
 

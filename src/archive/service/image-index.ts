@@ -14,6 +14,8 @@ export interface IndexedImage {
   readonly attesters: Set<string>;
   /** Loaded attestations of validators other than the producer (filled lazily). */
   loaded?: Map<string, Attestation>;
+  /** When the image first reached finality (server clock, ms), once it has. */
+  finalizedAt?: number;
 }
 
 /** Options for {@link ImageIndex.list}. */

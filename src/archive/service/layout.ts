@@ -4,6 +4,8 @@
  *   images/<chain>/<height, 16 digits>/<digest hex>.cbor   image record: the commit point
  *   attestations/<digest hex>/<hex of validator id>.cbor   one attestation per validator (not the producer's)
  *   blobs/<digest hex>/<upload id>                         sealed content of one successful upload
+ *   finality/<digest hex>.cbor                             when the image first became final
+ *   identity/server.cbor                                   the server's signing identity (wrapped)
  *   registry/registry.json                                 the validator registry
  *
  * Everything about an image but its extra attestations is in its record, written last, with
@@ -18,6 +20,19 @@ export const IMAGES_PREFIX = 'images/';
 export const ATTESTATIONS_PREFIX = 'attestations/';
 export const BLOBS_PREFIX = 'blobs/';
 export const REGISTRY_KEY = 'registry/registry.json';
+export const FINALITY_PREFIX = 'finality/';
+export const IDENTITY_KEY = 'identity/server.cbor';
+
+/** Key of an image's finality record. */
+export function finalityKey(digest: Digest): string {
+  return `${FINALITY_PREFIX}${digestHex(digest)}.cbor`;
+}
+
+/** Parses a finality record key. */
+export function parseFinalityKey(key: string): { digest: Digest } | undefined {
+  const match = /^finality\/([0-9a-f]{64})\.cbor$/.exec(key);
+  return match ? { digest: `sha3-256:${match[1] as string}` } : undefined;
+}
 
 const HEIGHT_DIGITS = 16;
 

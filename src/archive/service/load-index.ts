@@ -6,7 +6,8 @@ import type { Logger } from '../../logger.ts';
 import { readObject, type BlobStore } from '../store/blob-store.ts';
 import { ImageIndex, type IndexedImage } from './image-index.ts';
 import { decodeImageRecord } from './image-record.ts';
-import { ATTESTATIONS_PREFIX, IMAGES_PREFIX, parseAttestationKey, parseImageRecordKey } from './layout.ts';
+import { ATTESTATIONS_PREFIX, FINALITY_PREFIX, IMAGES_PREFIX, parseAttestationKey, parseFinalityKey, parseImageRecordKey } from './layout.ts';
+import { decodeCbor, isCborMap } from '../cbor/deterministic-cbor.ts';
 
 const CONCURRENCY = 8;
 
@@ -50,6 +51,17 @@ export async function loadIndex(store: BlobStore, logger: Logger): Promise<Image
     if (entry && parsed) {
       entry.attesters.add(parsed.validator);
       attestations++;
+    }
+  }
+  for await (const info of store.list(FINALITY_PREFIX)) {
+    const parsed = parseFinalityKey(info.key);
+    const entry = parsed && index.get(parsed.digest);
+    if (!entry) continue;
+    try {
+      const value = decodeCbor(await readObject(store, info.key));
+      if (isCborMap(value) && typeof value.finalizedAt === 'number') entry.finalizedAt = value.finalizedAt;
+    } catch (error) {
+      logger.warn('unreadable finality record', { key: info.key, error });
     }
   }
   logger.info('index rebuilt from store', { images: index.size, attestations, ms: Date.now() - started });

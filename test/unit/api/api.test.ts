@@ -6,7 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import type { Archive } from '../../../src/archive/service/archive.ts';
 import { createMemoryStore } from '../../../src/archive/store/drivers/memory-driver.ts';
-import { formatPublicKey } from '../../../src/archive/index.ts';
+import { formatPublicKey, generateSigningKey } from '../../../src/archive/index.ts';
+import { EventLog } from '../../../src/api/event-log.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { imageBytes, testArchive, validatorKey } from '../../support/archive-fixtures.ts';
 
@@ -14,10 +15,15 @@ const ADMIN = 'admin-token-0123456789abcdef';
 const READ = 'read-token-0123456789abcdefgh';
 let archive: Archive;
 let app: ReturnType<typeof createApp>;
+const identity = generateSigningKey('ml-dsa-65', 'cairn-server');
+
+function appFor(options: { readToken?: string } = {}): ReturnType<typeof createApp> {
+  return createApp({ archive, logger: silentLogger, adminTokens: [ADMIN], events: new EventLog(archive, identity), identity: identity.publicKey, ...options });
+}
 
 beforeEach(async () => {
   archive = await testArchive(createMemoryStore());
-  app = createApp({ archive, logger: silentLogger, adminTokens: [ADMIN] });
+  app = appFor();
 });
 
 async function push(bytes: Uint8Array): Promise<Response> {
@@ -144,7 +150,7 @@ describe('HTTP API', () => {
   });
 
   it('requires the read token for reads when one is configured, but not for pushes', async () => {
-    const guarded = createApp({ archive, logger: silentLogger, adminTokens: [ADMIN], readToken: READ });
+    const guarded = appFor({ readToken: READ });
     const { header, bytes } = imageBytes(randomBytes(10));
     expect((await guarded.request('/v1/images', { method: 'POST', body: bytes })).status).toBe(201);
     expect((await guarded.request(`/v1/images/${header.digest}`)).status).toBe(401);

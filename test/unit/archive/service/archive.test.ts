@@ -14,12 +14,12 @@ describe('archive service (memory store)', () => {
   it('archives a pushed image, serves its content and ranges, and rebuilds the same index from the store', async () => {
     const store = createMemoryStore();
     const keyring = testKeyring();
-    const archive = await testArchive(store, { keyring, now: () => 42 });
+    const archive = await testArchive(store, { keyring, now: () => 1_800_000_000_000 });
     const content = randomBytes(300_000);
     const { header, bytes } = imageBytes(content);
     const result = await archive.push(bodyOf(bytes), bytes.length);
     expect(result.created).toBe(true);
-    expect(result.image.record).toMatchObject({ chain: 'devnet', height: 1000, digest: header.digest, size: content.length, storedAt: 42 });
+    expect(result.image.record).toMatchObject({ chain: 'devnet', height: 1000, digest: header.digest, size: content.length, storedAt: 1_800_000_000_000 });
     const whole = await archive.content(archive.image(header.digest));
     expect((await collectBytes(whole.body)).equals(content)).toBe(true);
     const part = await archive.content(archive.image(header.digest), 65_000, 140_000);
