@@ -1,37 +1,15 @@
 /**
  * Signed announcements per chain, for the server-sent-events feed. Every archive event gets an
- * id (`<boot>-<sequence>`), is signed by the server identity over
- * `"cairn/event/v1" ‖ 0x00 ‖ dCBOR({ id, type, chain, height, digest, validator?, at })`, and kept
+ * id (`<boot>-<sequence>`), is signed by the server identity (announcement.ts), and kept
  * in a per-chain ring (the last `capacity` events) so a client can resume with Last-Event-ID.
  * A resume from an id this process does not have (another boot, or fallen out of the ring) gets
  * a `stream.reset` event: re-read the listing, then follow the feed.
  */
 import type { ArchiveEvent, Archive } from '../archive/service/archive.ts';
-import { encodeCbor, signMessage, verifyMessage, type PublicKey, type SigningKey } from '../archive/index.ts';
+import { eventBytes, type SignedEvent } from '../archive/service/announcement.ts';
+import { signMessage, type SigningKey } from '../archive/index.ts';
 
-/** An announcement as sent to clients. */
-export interface SignedEvent extends ArchiveEvent {
-  readonly id: string;
-  /** Base64 ML-DSA-65 signature by the server identity. */
-  readonly signature: string;
-}
-
-const DOMAIN = new TextEncoder().encode('cairn/event/v1\0');
-
-/** The exact bytes the server signs for an event. */
-export function eventBytes(event: Omit<SignedEvent, 'signature'>): Uint8Array {
-  const body = encodeCbor({ id: event.id, type: event.type, chain: event.chain, height: event.height, digest: event.digest, ...(event.validator ? { validator: event.validator } : {}), at: event.at });
-  const out = new Uint8Array(DOMAIN.length + body.length);
-  out.set(DOMAIN);
-  out.set(body, DOMAIN.length);
-  return out;
-}
-
-/** Verifies an event's signature against the server's public key. */
-export function verifyEvent(event: SignedEvent, key: PublicKey): boolean {
-  const { signature, ...rest } = event;
-  return verifyMessage(key, eventBytes(rest), Buffer.from(signature, 'base64'));
-}
+export type { SignedEvent } from '../archive/service/announcement.ts';
 
 /** The per-chain logs. */
 export class EventLog {

@@ -7,6 +7,7 @@ import { registerKeygen } from './commands/keygen.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerClientCommands } from './commands/client.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
+import { registerFinalityCommands } from './commands/finality.ts';
 import { EXIT, reportError } from './output.ts';
 
 /** Builds the command tree (exported for tests and shell completion). */
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerKeygen(program);
   registerImage(program);
   registerClientCommands(program);
+  registerFinalityCommands(program);
   registerRegistryCommands(program);
   for (const command of program.commands) applyExitOverride(command);
   return program;

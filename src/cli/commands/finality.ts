@@ -1,0 +1,98 @@
+/** `cairn attest | watch | catch-up`: finality votes, announcements and catching up. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { loadTrust, parseDigest, parsePublicKeys, readSigningKeyFile } from '../../archive/index.ts';
+import { attestImage, catchUp, connection, watchEvents, type ServerOptions } from '../../client/index.ts';
+import { CairnError } from '../../errors.ts';
+import { collect, parseUint } from '../parse.ts';
+import { isoTime, printFields, printJson } from '../output.ts';
+import { withServerOptions } from '../server-options.ts';
+
+/** Registers attest, watch and catch-up. */
+export function registerFinalityCommands(program: Command): void {
+  withServerOptions(
+    program
+      .command('attest')
+      .description('sign and submit an attestation for an archived image (downloads nothing)')
+      .requiredOption('--digest <digest>', 'the image')
+      .requiredOption('--key <path>', 'your image-signing private key')
+      .option('--validator <id>', 'your validator id (default: the comment in <key>.pub)')
+      .option('--file <path>', 'your own copy (image file or raw content): refuse to attest if it differs')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (options: ServerOptions & { digest: string; key: string; validator?: string; file?: string; json?: boolean }) => {
+    const key = await readSigningKeyFile(options.key);
+    const validator = options.validator ?? parsePublicKeys(await readFile(`${options.key}.pub`, 'utf8').catch(() => ''))[0]?.comment;
+    if (!validator) throw new CairnError('INVALID_ARGUMENT', '--validator is required (no comment in <key>.pub)');
+    const result = await attestImage({ conn: await connection(options), digest: parseDigest(options.digest), key, validator, ...(options.file ? { file: options.file } : {}) });
+    if (options.json) return printJson({ digest: options.digest, validator, added: result.added, finality: result.finality });
+    printFields([
+      ['digest', options.digest],
+      ['validator', validator],
+      ['result', result.added ? 'attestation recorded' : 'already attested'],
+      ['finality', `${result.finality.attestedWeight}/${result.finality.totalWeight} ${result.finality.final ? `FINAL${result.finality.finalizedAt ? ` since ${isoTime(result.finality.finalizedAt)}` : ''}` : 'not final'}`],
+    ]);
+  });
+
+  withServerOptions(
+    program
+      .command('watch')
+      .description("print a chain's announcements as they arrive (signatures verified)")
+      .requiredOption('--chain <id>', 'chain id')
+      .option('--identity <file>', 'pinned server identity key (.pub line); default: trust the one the server publishes')
+      .option('--last-event-id <id>', 'resume after this event')
+      .option('--count <n>', 'stop after this many events')
+      .option('--json', 'one JSON object per line'),
+  ).action(async (options: ServerOptions & { chain: string; identity?: string; lastEventId?: string; count?: string; json?: boolean }) => {
+    const identity = options.identity ? parsePublicKeys(await readFile(options.identity, 'utf8'))[0] : undefined;
+    const limit = options.count ? parseUint('count', options.count) : Infinity;
+    const controller = new AbortController();
+    let seen = 0;
+    process.once('SIGINT', () => controller.abort());
+    await watchEvents({
+      conn: await connection(options),
+      chain: options.chain,
+      ...(identity ? { identity } : {}),
+      ...(options.lastEventId ? { lastEventId: options.lastEventId } : {}),
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+        else if (event.type === 'stream.reset') process.stdout.write('stream.reset: re-read the listing, then follow\n');
+        else process.stdout.write(`${isoTime(event.at)}  ${event.type.padEnd(16)} height ${event.height}  ${event.digest}${event.validator ? `  by ${event.validator}` : ''}  [${event.id}, signature ok]\n`);
+        if (++seen >= limit) controller.abort();
+      },
+    });
+  });
+
+  withServerOptions(
+    program
+      .command('catch-up')
+      .description('if more than --threshold blocks behind the latest final image: download, verify (with quorum), restore')
+      .requiredOption('--chain <id>', 'chain id')
+      .requiredOption('--local-height <n>', "this node's current height")
+      .option('--threshold <n>', 'act only when more than this many blocks behind', '100')
+      .requiredOption('--trust <file>', 'your registry file (and key files), repeatable', collect)
+      .requiredOption('--out <dir>', 'where the image and the restored state go')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (options: ServerOptions & { chain: string; localHeight: string; threshold: string; trust: string[]; out: string; json?: boolean }) => {
+    const result = await catchUp({
+      conn: await connection(options),
+      chain: options.chain,
+      localHeight: parseUint('local-height', options.localHeight),
+      threshold: parseUint('threshold', options.threshold),
+      trust: await loadTrust(options.trust),
+      outDir: options.out,
+    });
+    if (options.json) return printJson(result);
+    if (result.action === 'up-to-date') {
+      process.stdout.write(`up to date: local height ${result.localHeight}, latest final ${result.latestFinalHeight ?? 'none'}\n`);
+      return;
+    }
+    printFields([
+      ['action', `restored height ${result.height} (was ${result.localHeight}, ${result.height - result.localHeight} behind)`],
+      ['digest', result.digest],
+      ['verified', `content, signatures and quorum ${result.quorum.attestedWeight}/${result.quorum.totalWeight} against your registry`],
+      ['image', result.imageFile],
+      ['restored', `${result.restoredFile}${result.messages === undefined ? '' : ` (${result.messages} messages in priority order)`}`],
+    ]);
+  });
+}
