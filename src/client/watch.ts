@@ -33,6 +33,7 @@ export async function watchEvents(options: WatchOptions): Promise<void> {
     ...(options.signal ? { signal: options.signal } : {}),
   });
   response.setEncoding('utf8');
+  response.on('error', () => undefined); // surfaced through the iterator below; aborts end it quietly
   let buffer = '';
   try {
     for await (const text of response as AsyncIterable<string>) {

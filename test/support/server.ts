@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/api/index.ts';
-import { registryToDocument } from '../../src/archive/index.ts';
+import { registryToDocument, type Registry } from '../../src/archive/index.ts';
 import { parseConfig } from '../../src/config/load-config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import type { MinioServer } from '../../minio/minio-server.ts';
@@ -20,11 +20,13 @@ export interface TestServerOptions {
   minio?: MinioServer;
   masterKey?: string;
   orphanGraceMs?: number;
+  /** Registry to seed (default: the test registry, alice/bob/carol weight 1). */
+  registry?: Registry;
 }
 
 async function withRegistry(options: TestServerOptions): Promise<TestServerOptions & { registryFile: string }> {
   const registryFile = join(options.dataDir, 'registry.json');
-  await writeFile(registryFile, JSON.stringify(registryToDocument(testRegistry())));
+  await writeFile(registryFile, JSON.stringify(registryToDocument(options.registry ?? testRegistry())));
   return { ...options, registryFile };
 }
 
