@@ -10,7 +10,8 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { ImageIndex } from './image-index.ts';
 import { decodeImageRecord, encodeImageRecord } from './image-record.ts';
-import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, imageRecordKey, parseAttestationKey, parseBlobKey } from './layout.ts';
+import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, imageRecordKey, parseAttestationKey, parseBlobKey, parseFinalityKey } from './layout.ts';
+import { rewrapIdentity } from './identity.ts';
 
 /** What a cleanup removed. */
 export interface CleanupReport {
@@ -21,7 +22,8 @@ export interface CleanupReport {
 
 /**
  * Removes leftovers of interrupted pushes older than `graceMs`: incomplete multipart uploads,
- * blob objects no image record points to, attestations of images that do not exist. Uploads
+ * blob objects no image record points to, attestations and finality records of images that do
+ * not exist. Uploads
  * this process has in flight are skipped (`inFlight`); the grace period protects pushes in
  * flight in another process on the same bucket, so it must exceed the longest push.
  */
@@ -51,6 +53,10 @@ export async function cleanupOrphans(store: BlobStore, index: ImageIndex, option
     const parsed = parseAttestationKey(info.key);
     if (parsed && !index.get(parsed.digest) && info.lastModified.getTime() <= cutoff) orphanAttestations.push(info.key);
   }
+  for await (const info of store.list(FINALITY_PREFIX)) {
+    const parsed = parseFinalityKey(info.key);
+    if (parsed && !index.get(parsed.digest) && info.lastModified.getTime() <= cutoff) orphanAttestations.push(info.key);
+  }
   for (const key of orphanAttestations) {
     await store.delete(key);
     report.orphanAttestations++;
@@ -66,8 +72,8 @@ export interface RotationReport {
 }
 
 /**
- * Rewraps every image's data key under the keyring's active master key (content is not
- * re-encrypted). Records change by compare-and-swap; the index is updated in place.
+ * Rewraps every image's data key, and the server identity, under the keyring's active master
+ * key (content is not re-encrypted). Records change by compare-and-swap; the index is updated in place.
  */
 export async function rotateDataKeys(store: BlobStore, index: ImageIndex, keyring: Keyring, logger: Logger): Promise<RotationReport> {
   const report: RotationReport = { rewrapped: 0, alreadyCurrent: 0 };
@@ -97,6 +103,7 @@ export async function rotateDataKeys(store: BlobStore, index: ImageIndex, keyrin
       }
     }
   }
-  logger.info('data keys rotated', { activeKeyId: keyring.activeId, ...report });
+  const identity = await rewrapIdentity(store, keyring);
+  logger.info('data keys rotated', { activeKeyId: keyring.activeId, identityRewrapped: identity, ...report });
   return report;
 }
