@@ -11,18 +11,21 @@ import type { RunningServer } from '../../../src/api/index.ts';
 import { pullImage, pushImage } from '../../../src/client/index.ts';
 import { parsePublicKeys, formatPublicKey } from '../../../src/archive/index.ts';
 import { imageBytes, validatorKey } from '../../support/archive-fixtures.ts';
+import { generateMasterKeyEntry } from '../../../src/archive/crypto/keyring.ts';
 import { collectBytes, tempDir } from '../../support/fixtures.ts';
 import { useMinio } from '../../support/minio.ts';
 import { spawnServer, startTestServer } from '../../support/server.ts';
 
 const minio = useMinio();
+// One master key for every server on this bucket: they share the stored server identity.
+const masterKey = generateMasterKeyEntry('test');
 let server: RunningServer;
 let s3: S3Client;
 let dataDir: string;
 
 beforeAll(async () => {
   dataDir = await tempDir('cairn-it-');
-  server = await startTestServer({ dataDir, minio: minio() });
+  server = await startTestServer({ dataDir, minio: minio(), masterKey });
   s3 = new S3Client({ endpoint: minio().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: minio().accessKeyId, secretAccessKey: minio().secretAccessKey } });
 }, 120_000);
 
@@ -196,7 +199,7 @@ describe('archive on MinIO', () => {
 
   it('after a SIGKILL mid-push, a restarted server shows no partial image and aborts the leftover multipart upload', async () => {
     const dir = await tempDir('cairn-kill-');
-    const child = await spawnServer({ dataDir: dir, minio: minio(), orphanGraceMs: 0 });
+    const child = await spawnServer({ dataDir: dir, minio: minio(), orphanGraceMs: 0, masterKey });
     const content = randomBytes(40 * 1024 * 1024);
     const { header, bytes } = imageBytes(content, { height: 9000 });
     let sent = 0;
@@ -216,7 +219,7 @@ describe('archive on MinIO', () => {
     await child.kill('SIGKILL');
     await pushing;
 
-    const restarted = await spawnServer({ dataDir: dir, minio: minio(), orphanGraceMs: 0 });
+    const restarted = await spawnServer({ dataDir: dir, minio: minio(), orphanGraceMs: 0, masterKey });
     try {
       const response = await fetch(`${restarted.url}/v1/images/${header.digest}`);
       expect(response.status).toBe(404);
