@@ -2,6 +2,7 @@
  * Admin routes (bearer admin token required):
  *
  *   GET    /v1/admin/registry                                   the registry document
+ *   GET    /v1/admin/retention/plan?chain=&at=                  dry-run retention plan: every decision with its rule
  *   PUT    /v1/admin/registry                                   replace it (validated)
  *   PUT    /v1/admin/registry/chains/{chain}/validators/{id}    add or update a validator
  *   DELETE /v1/admin/registry/chains/{chain}/validators/{id}    remove a validator (the chain goes with its last one)
@@ -13,6 +14,7 @@ import { updateStoredRegistry } from '../../archive/service/registry-store.ts';
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { respond } from '../respond.ts';
+import { DEFAULT_RETENTION_POLICY, RETENTION_RULES, planRetention } from '../../retention/index.ts';
 
 const MAX_JSON_BYTES = 1024 * 1024;
 
@@ -40,6 +42,22 @@ export function adminRoutes(archive: Archive, logger: Logger): Hono {
   };
 
   app.get('/registry', (c) => respond(c, registryToDocument(archive.registry)));
+
+  app.get('/retention/plan', (c) => {
+    const chain = c.req.query('chain') ?? '';
+    assertChainId(chain);
+    const registered = archive.registry.chains.get(chain);
+    if (!registered) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
+    const atText = c.req.query('at');
+    const at = atText === undefined ? Date.now() : /^\d{1,16}$/.test(atText) ? Number(atText) : Date.parse(atText);
+    if (!Number.isFinite(at)) throw new CairnError('INVALID_ARGUMENT', 'at must be ms since the epoch or an ISO-8601 time');
+    const policy = { ...DEFAULT_RETENTION_POLICY, epochLength: registered.epochLength };
+    const images = archive.index.all(chain).map((e) => ({ digest: e.record.digest, height: e.record.height, storedAt: e.record.storedAt, final: archive.quorum(e).final, pinned: false, size: e.record.size }));
+    const decisions = planRetention(images, policy, at);
+    const summary = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, decisions.filter((d) => d.rule === rule).length]));
+    const bytesFreed = decisions.filter((d) => d.action === 'delete').reduce((sum, d) => sum + d.size, 0);
+    return respond(c, { chain, at, policy, decisions, summary, delete: decisions.filter((d) => d.action === 'delete').length, keep: decisions.filter((d) => d.action === 'keep').length, bytesFreed });
+  });
 
   app.put('/registry', async (c) => {
     const body = await jsonBody(c);

@@ -12,7 +12,7 @@ import { createSnapshot, encodeAttestation, formatPublicKey, parseRegistry, sign
 import { attestImage, catchUp, fetchIdentity, pushImage, watchEvents } from '../../../src/client/index.ts';
 import type { SignedEvent } from '../../../src/archive/service/announcement.ts';
 import { imageBytes, validatorKey } from '../../support/archive-fixtures.ts';
-import { startTestServer } from '../../support/server.ts';
+import { TEST_ADMIN_TOKEN, startTestServer } from '../../support/server.ts';
 
 /** alice 1, bob 2, carol 2: bob and carol together hold 4/5 > 2/3; alice alone 1/5. */
 function weightedRegistry(): Registry {
@@ -150,6 +150,14 @@ describe("the seed's partition scenario", () => {
       ['alice', false, true],
       ['bob', true, false],
     ]);
+
+    // The retention plan marks Alice's conflicting images ORPHANED (delete).
+    const plan = (await (await fetch(`${server.url}/v1/admin/retention/plan?chain=devnet`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as { decisions: Array<{ digest: string; height: number; rule: string; action: string }> };
+    const aliceDigests = new Set<string>(server.archive.index.all('devnet').filter((e) => e.record.producer.validator === 'alice' && e.record.height >= 1100).map((e) => e.record.digest));
+    const aliceDecisions = plan.decisions.filter((d) => aliceDigests.has(d.digest));
+    expect(aliceDecisions).toHaveLength(5);
+    expect(aliceDecisions.every((d) => ['ORPHANED', 'SUPERSEDED'].includes(d.rule) && d.action === 'delete')).toBe(true);
+    expect(plan.decisions.find((d) => d.height === 2000)).toMatchObject({ action: 'keep' });
 
     // Healing: Alice, at 1500, catches up against her own registry copy.
     const out = join(dir, 'alice-node');

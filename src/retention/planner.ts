@@ -1,0 +1,89 @@
+/**
+ * The retention planner: a pure function from (images, policy, now) to one decision per image
+ * and the rule that decided it. Rules, first match wins (ARCHITECTURE.md "Retention"):
+ *
+ *   1 PINNED          admin hold                                         keep
+ *   2 ORPHANED        another image at the same height is final, this is not   delete
+ *   3 LATEST          height among the keepLast highest heights          keep
+ *   4 EPOCH_BOUNDARY  height % epochLength == 0                          keep
+ *   5 LATEST_FINAL    the highest final image                            keep
+ *   6 SUPERSEDED      height below the highest final image               delete
+ *   7 EXPIRED         older than maxAge (since Cairn stored it)          delete
+ *   8 RECENT          otherwise                                          keep
+ *
+ * O(n log n) in the number of images (one sort); no I/O, no clock.
+ */
+
+/** The rules, in order. */
+export const RETENTION_RULES = ['PINNED', 'ORPHANED', 'LATEST', 'EPOCH_BOUNDARY', 'LATEST_FINAL', 'SUPERSEDED', 'EXPIRED', 'RECENT'] as const;
+/** A rule name. */
+export type RetentionRule = (typeof RETENTION_RULES)[number];
+
+/** What the planner needs to know about one image. */
+export interface PlanImage {
+  readonly digest: string;
+  readonly height: number;
+  /** When Cairn first stored it (server clock, ms). */
+  readonly storedAt: number;
+  readonly final: boolean;
+  readonly pinned: boolean;
+  readonly size: number;
+}
+
+/** A chain's retention policy. */
+export interface RetentionPolicy {
+  readonly keepLast: number;
+  readonly epochLength: number;
+  readonly maxAgeMs: number;
+}
+
+/** Defaults: keep the last 10 heights, epochs of 1000, 7 days. */
+export const DEFAULT_RETENTION_POLICY: RetentionPolicy = { keepLast: 10, epochLength: 1000, maxAgeMs: 7 * 24 * 3600 * 1000 };
+
+/** One decision. */
+export interface RetentionDecision {
+  readonly digest: string;
+  readonly height: number;
+  readonly action: 'keep' | 'delete';
+  readonly rule: RetentionRule;
+  readonly ageMs: number;
+  readonly final: boolean;
+  readonly size: number;
+}
+
+const ACTION: Record<RetentionRule, 'keep' | 'delete'> = {
+  PINNED: 'keep',
+  ORPHANED: 'delete',
+  LATEST: 'keep',
+  EPOCH_BOUNDARY: 'keep',
+  LATEST_FINAL: 'keep',
+  SUPERSEDED: 'delete',
+  EXPIRED: 'delete',
+  RECENT: 'keep',
+};
+
+/** Plans one chain. Decisions come back ordered by height, then digest. */
+export function planRetention(images: readonly PlanImage[], policy: RetentionPolicy, now: number): RetentionDecision[] {
+  const sorted = [...images].sort((a, b) => a.height - b.height || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const finalHeights = new Set(sorted.filter((i) => i.final).map((i) => i.height));
+  const heights = [...new Set(sorted.map((i) => i.height))];
+  const latestFrom = heights.length > policy.keepLast ? (heights[heights.length - policy.keepLast] as number) : -Infinity;
+  // The highest final image; ties at one height (two final forks cannot both exceed 2/3 of
+  // honest weight) resolve to the first in digest order, deterministically.
+  let latestFinal: PlanImage | undefined;
+  for (const image of sorted) if (image.final && (!latestFinal || image.height > latestFinal.height)) latestFinal = image;
+
+  return sorted.map((image) => {
+    const ageMs = Math.max(0, now - image.storedAt);
+    let rule: RetentionRule;
+    if (image.pinned) rule = 'PINNED';
+    else if (!image.final && finalHeights.has(image.height)) rule = 'ORPHANED';
+    else if (policy.keepLast > 0 && image.height >= latestFrom) rule = 'LATEST';
+    else if (image.height % policy.epochLength === 0) rule = 'EPOCH_BOUNDARY';
+    else if (image === latestFinal) rule = 'LATEST_FINAL';
+    else if (latestFinal && image.height < latestFinal.height) rule = 'SUPERSEDED';
+    else if (ageMs > policy.maxAgeMs) rule = 'EXPIRED';
+    else rule = 'RECENT';
+    return { digest: image.digest, height: image.height, action: ACTION[rule], rule, ageMs, final: image.final, size: image.size };
+  });
+}
