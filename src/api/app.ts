@@ -10,7 +10,7 @@ import { CairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { TokenSet, requireToken } from './auth.ts';
 import { errorResponse } from './error-handler.ts';
-import { adminRoutes } from './routes/admin.ts';
+import { adminRoutes, type RetentionSettings } from './routes/admin.ts';
 import { chainRoutes } from './routes/chains.ts';
 import { imageRoutes } from './routes/images.ts';
 
@@ -23,6 +23,8 @@ export interface AppOptions {
   readonly events: EventLog;
   /** The server identity's public key, published at /v1/identity. */
   readonly identity: PublicKey;
+  /** Retention policy and runner for the admin routes. */
+  readonly retention: RetentionSettings;
   /** When set, reads need this token (or an admin token). */
   readonly readToken?: string;
 }
@@ -56,6 +58,6 @@ export function createApp(options: AppOptions): Hono {
   app.get('/v1/identity', (c) =>
     c.json({ algorithm: options.identity.algorithm, publicKey: Buffer.from(options.identity.raw).toString('base64'), fingerprint: options.identity.fingerprint, line: formatPublicKey(options.identity, 'cairn-server').trim() }),
   );
-  app.route('/v1/admin', adminRoutes(archive, logger));
+  app.route('/v1/admin', adminRoutes(archive, logger, options.retention));
   return app;
 }

@@ -16,6 +16,7 @@ import { devSecretsWarning, resolveSecrets } from '../config/dev-secrets.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from './app.ts';
 import { EventLog } from './event-log.ts';
+import { RetentionSweeper } from '../retention/index.ts';
 import { loadOrCreateIdentity } from '../archive/service/identity.ts';
 
 /** A running server. */
@@ -50,7 +51,8 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
     cleanupTimer.unref();
     const identity = await loadOrCreateIdentity(store, keyring);
     const events = new EventLog(archive, identity);
-    const app = createApp({ archive, logger, events, identity: identity.publicKey, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
+    const retention = { sweeper: new RetentionSweeper(archive, logger), ...config.retention, now: options.now ?? Date.now };
+    const app = createApp({ archive, logger, events, identity: identity.publicKey, retention, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
     const server = await new Promise<Server>((resolveServer, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(s as Server));
       (s as Server).once('error', reject);

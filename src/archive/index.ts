@@ -19,3 +19,7 @@ export * from './registry/registry.ts';
 export * from './snapshot/queue-state.ts';
 export * from './snapshot/snapshot.ts';
 export { writeFileAtomic, createTempSibling } from './fs/atomic-write.ts';
+export { readObject, type BlobStore, type ObjectInfo } from './store/blob-store.ts';
+export { Archive, openArchive, type ArchiveEvent, type ArchiveOptions } from './service/archive.ts';
+export type { IndexedImage } from './service/image-index.ts';
+export { MARKS_PREFIX, digestOfKey, markKey, runKey } from './service/layout.ts';

@@ -8,6 +8,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerClientCommands } from './commands/client.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
 import { registerFinalityCommands } from './commands/finality.ts';
+import { registerRetentionCommands } from './commands/retention.ts';
 import { EXIT, reportError } from './output.ts';
 
 /** Builds the command tree (exported for tests and shell completion). */
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerFinalityCommands(program);
   registerRegistryCommands(program);
+  registerRetentionCommands(program);
   for (const command of program.commands) applyExitOverride(command);
   return program;
 }

@@ -32,6 +32,14 @@ export const configSchema = z.strictObject({
   maxHeaderBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest image header accepted on push.'),
   orphanGraceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Age after which leftovers of interrupted pushes (incomplete uploads, unreferenced blobs) are removed.'),
   cleanupIntervalMs: z.number().int().min(1000).default(15 * 60 * 1000).describe('How often the running server removes such leftovers (also done at start).'),
+  retention: z
+    .strictObject({
+      keepLast: z.number().int().positive().default(10).describe('Keep the images of this many highest heights per chain.'),
+      maxAgeMs: z.number().int().positive().default(7 * 24 * 3600 * 1000).describe('Images older than this (since stored) may be deleted unless another rule keeps them.'),
+      graceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Time between marking an image for deletion and deleting it.'),
+    })
+    .prefault({})
+    .describe('Retention policy (epochLength comes from the registry).'),
   logLevel: logLevel.default('info').describe('Log level.'),
   devSecrets: z.boolean().default(true).describe('Generate a development master key, admin token and registry under `<dataDir>/dev` when none are configured (fs store only).'),
 });
@@ -61,6 +69,9 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_MAX_HEADER_BYTES', path: ['maxHeaderBytes'], kind: 'int' },
   { name: 'CAIRN_ORPHAN_GRACE_MS', path: ['orphanGraceMs'], kind: 'int' },
   { name: 'CAIRN_CLEANUP_INTERVAL_MS', path: ['cleanupIntervalMs'], kind: 'int' },
+  { name: 'CAIRN_RETENTION_KEEP_LAST', path: ['retention', 'keepLast'], kind: 'int' },
+  { name: 'CAIRN_RETENTION_MAX_AGE_MS', path: ['retention', 'maxAgeMs'], kind: 'int' },
+  { name: 'CAIRN_RETENTION_GRACE_MS', path: ['retention', 'graceMs'], kind: 'int' },
   { name: 'CAIRN_LOG_LEVEL', path: ['logLevel'], kind: 'string' },
   { name: 'CAIRN_DEV_SECRETS', path: ['devSecrets'], kind: 'bool' },
 ];

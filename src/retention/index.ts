@@ -1,2 +1,3 @@
-/** Retention: the pure planner (the sweeper and scheduler build on it). */
+/** Retention: the pure planner and the mark-then-sweep runner. */
 export * from './planner.ts';
+export * from './sweeper.ts';

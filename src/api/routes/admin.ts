@@ -3,18 +3,22 @@
  *
  *   GET    /v1/admin/registry                                   the registry document
  *   GET    /v1/admin/retention/plan?chain=&at=                  dry-run retention plan: every decision with its rule
+ *   POST   /v1/admin/retention/run { chain, dryRun? }            one mark-then-sweep run
+ *   GET    /v1/admin/retention/runs?chain=                      recorded runs, newest first
+ *   PUT    /v1/admin/images/{digest}/hold                       place an admin hold (PINNED)
+ *   DELETE /v1/admin/images/{digest}/hold                       lift it
  *   PUT    /v1/admin/registry                                   replace it (validated)
  *   PUT    /v1/admin/registry/chains/{chain}/validators/{id}    add or update a validator
  *   DELETE /v1/admin/registry/chains/{chain}/validators/{id}    remove a validator (the chain goes with its last one)
  */
 import { Hono, type Context } from 'hono';
-import { assertChainId, assertValidatorId, registryToDocument, type RegistryDocument } from '../../archive/index.ts';
+import { assertChainId, assertValidatorId, parseDigest, registryToDocument, type RegistryDocument } from '../../archive/index.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { updateStoredRegistry } from '../../archive/service/registry-store.ts';
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { respond } from '../respond.ts';
-import { DEFAULT_RETENTION_POLICY, RETENTION_RULES, planRetention } from '../../retention/index.ts';
+import { RETENTION_RULES, currentPlan, type RetentionPolicy, type RetentionSweeper } from '../../retention/index.ts';
 
 const MAX_JSON_BYTES = 1024 * 1024;
 
@@ -32,8 +36,17 @@ async function jsonBody(c: Context): Promise<unknown> {
 
 type ValidatorDocument = RegistryDocument['chains'][string]['validators'][number];
 
+/** What the retention routes need. */
+export interface RetentionSettings {
+  readonly sweeper: RetentionSweeper;
+  readonly keepLast: number;
+  readonly maxAgeMs: number;
+  readonly graceMs: number;
+  readonly now: () => number;
+}
+
 /** The admin routes. */
-export function adminRoutes(archive: Archive, logger: Logger): Hono {
+export function adminRoutes(archive: Archive, logger: Logger, retention: RetentionSettings): Hono {
   const app = new Hono();
   const apply = async (change: (doc: RegistryDocument) => RegistryDocument): Promise<RegistryDocument> => {
     const registry = await updateStoredRegistry(archive.store, change);
@@ -43,20 +56,48 @@ export function adminRoutes(archive: Archive, logger: Logger): Hono {
 
   app.get('/registry', (c) => respond(c, registryToDocument(archive.registry)));
 
-  app.get('/retention/plan', (c) => {
-    const chain = c.req.query('chain') ?? '';
+  const policyFor = (chain: string): RetentionPolicy => {
     assertChainId(chain);
     const registered = archive.registry.chains.get(chain);
     if (!registered) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
+    return { keepLast: retention.keepLast, maxAgeMs: retention.maxAgeMs, epochLength: registered.epochLength };
+  };
+
+  app.get('/retention/plan', (c) => {
+    const chain = c.req.query('chain') ?? '';
+    const policy = policyFor(chain);
     const atText = c.req.query('at');
     const at = atText === undefined ? Date.now() : /^\d{1,16}$/.test(atText) ? Number(atText) : Date.parse(atText);
     if (!Number.isFinite(at)) throw new CairnError('INVALID_ARGUMENT', 'at must be ms since the epoch or an ISO-8601 time');
-    const policy = { ...DEFAULT_RETENTION_POLICY, epochLength: registered.epochLength };
-    const images = archive.index.all(chain).map((e) => ({ digest: e.record.digest, height: e.record.height, storedAt: e.record.storedAt, final: archive.quorum(e).final, pinned: false, size: e.record.size }));
-    const decisions = planRetention(images, policy, at);
+    const decisions = currentPlan(archive, chain, policy, at);
     const summary = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, decisions.filter((d) => d.rule === rule).length]));
     const bytesFreed = decisions.filter((d) => d.action === 'delete').reduce((sum, d) => sum + d.size, 0);
-    return respond(c, { chain, at, policy, decisions, summary, delete: decisions.filter((d) => d.action === 'delete').length, keep: decisions.filter((d) => d.action === 'keep').length, bytesFreed });
+    return respond(c, { chain, at, policy: { ...policy, graceMs: retention.graceMs }, decisions, summary, delete: decisions.filter((d) => d.action === 'delete').length, keep: decisions.filter((d) => d.action === 'keep').length, bytesFreed });
+  });
+
+  app.post('/retention/run', async (c) => {
+    const body = (await jsonBody(c)) as { chain?: unknown; dryRun?: unknown };
+    const chain = typeof body?.chain === 'string' ? body.chain : '';
+    const report = await retention.sweeper.run(chain, { policy: policyFor(chain), graceMs: retention.graceMs, now: retention.now(), dryRun: body?.dryRun === true });
+    return respond(c, report);
+  });
+
+  app.get('/retention/runs', async (c) => {
+    const chain = c.req.query('chain') ?? '';
+    policyFor(chain);
+    return respond(c, { chain, runs: await retention.sweeper.history(chain) });
+  });
+
+  app.put('/images/:digest/hold', async (c) => {
+    const entry = await archive.hold(parseDigest(c.req.param('digest')));
+    logger.info('hold placed', { digest: entry.record.digest });
+    return respond(c, { digest: entry.record.digest, held: true });
+  });
+
+  app.delete('/images/:digest/hold', async (c) => {
+    const entry = await archive.release(parseDigest(c.req.param('digest')));
+    logger.info('hold released', { digest: entry.record.digest });
+    return respond(c, { digest: entry.record.digest, held: false });
   });
 
   app.put('/registry', async (c) => {

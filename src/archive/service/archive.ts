@@ -26,7 +26,7 @@ import { readObject, type BlobStore } from '../store/blob-store.ts';
 import type { ImageIndex} from './image-index.ts';
 import { type IndexedImage, type ListOptions } from './image-index.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
-import { attestationKey, finalityKey, imageRecordKey, newBlobKey } from './layout.ts';
+import { attestationKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey } from './layout.ts';
 import { encodeCbor } from '../cbor/deterministic-cbor.ts';
 import { loadIndex } from './load-index.ts';
 import { loadOrSeedRegistry } from './registry-store.ts';
@@ -338,6 +338,43 @@ export class Archive {
     const r = entry.record;
     if (r.size === 0) return { start: 0, end: -1, body: [] };
     return { start, end, body: await openSealedContent(this.store, this.#keyring, r.digest, r.size, r.blob, start, end) };
+  }
+
+  /** Places an admin hold on an image (idempotent). */
+  async hold(digest: Digest, reason?: string): Promise<IndexedImage> {
+    const entry = this.image(digest);
+    await this.store.put(holdKey(digest), encodeCbor({ v: 1, heldAt: this.#now(), ...(reason ? { reason } : {}) }));
+    entry.held = true;
+    return entry;
+  }
+
+  /** Lifts an admin hold (idempotent). */
+  async release(digest: Digest): Promise<IndexedImage> {
+    const entry = this.image(digest);
+    await this.store.delete(holdKey(digest));
+    entry.held = false;
+    return entry;
+  }
+
+  /**
+   * Deletes an image: the record first (from then on the image does not exist), then its
+   * attestations, finality record, hold, delete mark and finally its sealed content. A crash
+   * part-way leaves only objects the orphan cleanup removes.
+   */
+  async deleteImage(digest: Digest): Promise<void> {
+    await this.#withLock(digest, async () => {
+      const entry = this.image(digest);
+      const r = entry.record;
+      await this.store.delete(imageRecordKey(r.chain, r.height, r.digest));
+      this.#index.remove(digest);
+      for await (const info of this.store.list(`attestations/${digest.slice(9)}/`)) await this.store.delete(info.key);
+      await this.store.delete(finalityKey(digest));
+      await this.store.delete(holdKey(digest));
+      await this.store.delete(markKey(digest));
+      await this.store.delete(r.blob.key);
+      this.#logger.info('image deleted', { chain: r.chain, height: r.height, digest });
+      this.emit({ type: 'image.deleted', chain: r.chain, height: r.height, digest });
+    });
   }
 
   /** Releases the store. */

@@ -16,6 +16,8 @@ export interface IndexedImage {
   loaded?: Map<string, Attestation>;
   /** When the image first reached finality (server clock, ms), once it has. */
   finalizedAt?: number;
+  /** An admin hold keeps the image whatever the retention rules say. */
+  held?: boolean;
 }
 
 /** Options for {@link ImageIndex.list}. */

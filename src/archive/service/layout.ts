@@ -6,6 +6,9 @@
  *   blobs/<digest hex>/<upload id>                         sealed content of one successful upload
  *   finality/<digest hex>.cbor                             when the image first became final
  *   identity/server.cbor                                   the server's signing identity (wrapped)
+ *   holds/<digest hex>.cbor                                an admin hold (retention keeps the image)
+ *   retention/marks/<digest hex>.cbor                      a delete mark (swept after the grace period)
+ *   retention/runs/<chain>/<started at, 16 digits>.cbor    history of retention runs
  *   registry/registry.json                                 the validator registry
  *
  * Everything about an image but its extra attestations is in its record, written last, with
@@ -22,6 +25,29 @@ export const BLOBS_PREFIX = 'blobs/';
 export const REGISTRY_KEY = 'registry/registry.json';
 export const FINALITY_PREFIX = 'finality/';
 export const IDENTITY_KEY = 'identity/server.cbor';
+export const HOLDS_PREFIX = 'holds/';
+export const MARKS_PREFIX = 'retention/marks/';
+
+/** Key of an image's admin hold. */
+export function holdKey(digest: Digest): string {
+  return `${HOLDS_PREFIX}${digestHex(digest)}.cbor`;
+}
+
+/** Key of an image's retention delete mark. */
+export function markKey(digest: Digest): string {
+  return `${MARKS_PREFIX}${digestHex(digest)}.cbor`;
+}
+
+/** Key of one retention run's history record. */
+export function runKey(chain: string, startedAt: number): string {
+  return `retention/runs/${chain}/${String(startedAt).padStart(16, '0')}.cbor`;
+}
+
+/** Digest of a key `<prefix><digest hex>.cbor`. */
+export function digestOfKey(prefix: string, key: string): Digest | undefined {
+  const match = new RegExp(`^${prefix.replace(/\//g, '\\/')}([0-9a-f]{64})\\.cbor$`).exec(key);
+  return match ? `sha3-256:${match[1] as string}` : undefined;
+}
 
 /** Key of an image's finality record. */
 export function finalityKey(digest: Digest): string {

@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.ts';
 import { readObject, type BlobStore } from '../store/blob-store.ts';
 import { ImageIndex, type IndexedImage } from './image-index.ts';
 import { decodeImageRecord } from './image-record.ts';
-import { ATTESTATIONS_PREFIX, FINALITY_PREFIX, IMAGES_PREFIX, parseAttestationKey, parseFinalityKey, parseImageRecordKey } from './layout.ts';
+import { ATTESTATIONS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, IMAGES_PREFIX, digestOfKey, parseAttestationKey, parseFinalityKey, parseImageRecordKey } from './layout.ts';
 import { decodeCbor, isCborMap } from '../cbor/deterministic-cbor.ts';
 
 const CONCURRENCY = 8;
@@ -63,6 +63,11 @@ export async function loadIndex(store: BlobStore, logger: Logger): Promise<Image
     } catch (error) {
       logger.warn('unreadable finality record', { key: info.key, error });
     }
+  }
+  for await (const info of store.list(HOLDS_PREFIX)) {
+    const digest = digestOfKey(HOLDS_PREFIX, info.key);
+    const entry = digest && index.get(digest);
+    if (entry) entry.held = true;
   }
   logger.info('index rebuilt from store', { images: index.size, attestations, ms: Date.now() - started });
   return index;

@@ -1,0 +1,120 @@
+/**
+ * The sweeper: applies a retention plan mark-then-sweep. A run marks every image the plan
+ * deletes; a later run deletes an image only if it is still planned for deletion and its mark is
+ * older than the grace period (downloads in flight finish). Marks of images the plan now keeps
+ * are removed. Runs of one chain never overlap in this process. Every run is recorded.
+ */
+import { CairnError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { MARKS_PREFIX, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive } from '../archive/index.ts';
+import { RETENTION_RULES, planRetention, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
+
+/** What one run did. */
+export interface RetentionRunReport {
+  readonly chain: string;
+  readonly dryRun: boolean;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly policy: RetentionPolicy & { graceMs: number };
+  /** Decisions per rule. */
+  readonly rules: Record<RetentionRule, number>;
+  /** Images newly marked for deletion. */
+  readonly marked: number;
+  /** Images deleted (marked earlier, grace period over). */
+  readonly deleted: number;
+  readonly bytesFreed: number;
+  /** Marks removed because the plan keeps the image now. */
+  readonly unmarked: number;
+  readonly errors: readonly string[];
+  readonly decisions: readonly RetentionDecision[];
+}
+
+/** Builds the plan for a chain from the archive's current state. */
+export function currentPlan(archive: Archive, chain: string, policy: RetentionPolicy, now: number): RetentionDecision[] {
+  const images = archive.index.all(chain).map((e) => ({ digest: e.record.digest, height: e.record.height, storedAt: e.record.storedAt, final: archive.quorum(e).final, pinned: e.held === true, size: e.record.size }));
+  return planRetention(images, policy, now);
+}
+
+async function readMarks(archive: Archive): Promise<Map<string, number>> {
+  const marks = new Map<string, number>();
+  for await (const info of archive.store.list(MARKS_PREFIX)) {
+    const digest = digestOfKey(MARKS_PREFIX, info.key);
+    if (!digest) continue;
+    try {
+      const value = decodeCbor(await readObject(archive.store, info.key));
+      if (isCborMap(value) && typeof value.markedAt === 'number') marks.set(digest, value.markedAt);
+    } catch {
+      marks.set(digest, info.lastModified.getTime());
+    }
+  }
+  return marks;
+}
+
+/** Runs retention with mark-then-sweep. */
+export class RetentionSweeper {
+  readonly #archive: Archive;
+  readonly #logger: Logger;
+  readonly #running = new Set<string>();
+
+  constructor(archive: Archive, logger: Logger) {
+    this.#archive = archive;
+    this.#logger = logger;
+  }
+
+  /** One run for `chain` at time `now`. Rejects if a run of that chain is already going. */
+  async run(chain: string, options: { policy: RetentionPolicy; graceMs: number; now: number; dryRun?: boolean }): Promise<RetentionRunReport> {
+    if (this.#running.has(chain)) throw new CairnError('PRECONDITION_FAILED', `a retention run of chain ${chain} is already in progress`);
+    this.#running.add(chain);
+    const started = performance.now();
+    const dryRun = options.dryRun ?? false;
+    try {
+      const decisions = currentPlan(this.#archive, chain, options.policy, options.now);
+      const marks = await readMarks(this.#archive);
+      let marked = 0;
+      let deleted = 0;
+      let unmarked = 0;
+      let bytesFreed = 0;
+      const errors: string[] = [];
+      for (const d of decisions) {
+        const digest = d.digest as `sha3-256:${string}`;
+        const markedAt = marks.get(digest);
+        try {
+          if (d.action === 'delete') {
+            if (markedAt === undefined) {
+              marked++;
+              if (!dryRun) await this.#archive.store.put(markKey(digest), encodeCbor({ v: 1, rule: d.rule, markedAt: options.now }));
+            } else if (markedAt + options.graceMs <= options.now) {
+              deleted++;
+              bytesFreed += d.size;
+              if (!dryRun) await this.#archive.deleteImage(digest);
+            }
+          } else if (markedAt !== undefined) {
+            unmarked++;
+            if (!dryRun) await this.#archive.store.delete(markKey(digest));
+          }
+        } catch (error) {
+          errors.push(`${digest}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      const rules = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, decisions.filter((x) => x.rule === rule).length])) as Record<RetentionRule, number>;
+      const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, errors, decisions };
+      if (!dryRun) {
+        const { decisions: _omit, ...history } = report;
+        await this.#archive.store.put(runKey(chain, options.now), encodeCbor(JSON.parse(JSON.stringify(history)) as Record<string, unknown>));
+      }
+      this.#logger.info('retention run', { chain, dryRun, marked, deleted, unmarked, bytesFreed, errors: errors.length });
+      return report;
+    } finally {
+      this.#running.delete(chain);
+    }
+  }
+
+  /** Recorded runs of a chain, newest first. */
+  async history(chain: string, limit = 50): Promise<unknown[]> {
+    const keys: string[] = [];
+    for await (const info of this.#archive.store.list(`retention/runs/${chain}/`)) keys.push(info.key);
+    const out: unknown[] = [];
+    for (const key of keys.reverse().slice(0, limit)) out.push(decodeCbor(await readObject(this.#archive.store, key)));
+    return out;
+  }
+}
