@@ -16,7 +16,7 @@ import { devSecretsWarning, resolveSecrets } from '../config/dev-secrets.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from './app.ts';
 import { EventLog } from './event-log.ts';
-import { RetentionSweeper } from '../retention/index.ts';
+import { RetentionScheduler, RetentionSweeper } from '../retention/index.ts';
 import { loadOrCreateIdentity } from '../archive/service/identity.ts';
 
 /** A running server. */
@@ -51,7 +51,8 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
     cleanupTimer.unref();
     const identity = await loadOrCreateIdentity(store, keyring);
     const events = new EventLog(archive, identity);
-    const retention = { sweeper: new RetentionSweeper(archive, logger), ...config.retention, now: options.now ?? Date.now };
+    const retention = new RetentionScheduler(archive, new RetentionSweeper(archive, logger), config.retention, logger, options.now ?? Date.now);
+    retention.start();
     const app = createApp({ archive, logger, events, identity: identity.publicKey, retention, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
     const server = await new Promise<Server>((resolveServer, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(s as Server));
@@ -67,6 +68,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
       adminTokens: secrets.adminTokens,
       async close() {
         clearInterval(cleanupTimer);
+        await retention.stop();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeIdleConnections();

@@ -3,7 +3,10 @@
  * (`--config`) provides values; `CAIRN_*` environment variables override them (see
  * {@link ENVIRONMENT}). docs/CONFIG.md documents the same settings.
  */
+import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
+
+const cronExpression = z.string().refine((expression) => validCron(expression), 'not a valid cron expression (node-cron syntax)');
 
 const logLevel = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
 
@@ -37,6 +40,18 @@ export const configSchema = z.strictObject({
       keepLast: z.number().int().positive().default(10).describe('Keep the images of this many highest heights per chain.'),
       maxAgeMs: z.number().int().positive().default(7 * 24 * 3600 * 1000).describe('Images older than this (since stored) may be deleted unless another rule keeps them.'),
       graceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Time between marking an image for deletion and deleting it.'),
+      schedule: cronExpression.default('0 * * * *').describe('When retention runs (node-cron expression; default hourly). Runs never overlap, also across processes (lease).'),
+      chains: z
+        .record(
+          z.string(),
+          z.strictObject({
+            keepLast: z.number().int().positive().optional(),
+            maxAgeMs: z.number().int().positive().optional(),
+            schedule: cronExpression.optional(),
+          }),
+        )
+        .default({})
+        .describe('Per-chain overrides of keepLast, maxAgeMs and schedule.'),
     })
     .prefault({})
     .describe('Retention policy (epochLength comes from the registry).'),
@@ -72,6 +87,7 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_RETENTION_KEEP_LAST', path: ['retention', 'keepLast'], kind: 'int' },
   { name: 'CAIRN_RETENTION_MAX_AGE_MS', path: ['retention', 'maxAgeMs'], kind: 'int' },
   { name: 'CAIRN_RETENTION_GRACE_MS', path: ['retention', 'graceMs'], kind: 'int' },
+  { name: 'CAIRN_RETENTION_SCHEDULE', path: ['retention', 'schedule'], kind: 'string' },
   { name: 'CAIRN_LOG_LEVEL', path: ['logLevel'], kind: 'string' },
   { name: 'CAIRN_DEV_SECRETS', path: ['devSecrets'], kind: 'bool' },
 ];

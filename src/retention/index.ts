@@ -1,3 +1,5 @@
-/** Retention: the pure planner and the mark-then-sweep runner. */
+/** Retention: the pure planner, the mark-then-sweep runner, the lease and the scheduler. */
 export * from './planner.ts';
 export * from './sweeper.ts';
+export * from './lease.ts';
+export * from './scheduler.ts';

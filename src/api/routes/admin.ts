@@ -18,7 +18,7 @@ import { updateStoredRegistry } from '../../archive/service/registry-store.ts';
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { respond } from '../respond.ts';
-import { RETENTION_RULES, currentPlan, type RetentionPolicy, type RetentionSweeper } from '../../retention/index.ts';
+import { RETENTION_RULES, currentPlan, policyOf, type RetentionPolicy, type RetentionScheduler } from '../../retention/index.ts';
 
 const MAX_JSON_BYTES = 1024 * 1024;
 
@@ -37,13 +37,7 @@ async function jsonBody(c: Context): Promise<unknown> {
 type ValidatorDocument = RegistryDocument['chains'][string]['validators'][number];
 
 /** What the retention routes need. */
-export interface RetentionSettings {
-  readonly sweeper: RetentionSweeper;
-  readonly keepLast: number;
-  readonly maxAgeMs: number;
-  readonly graceMs: number;
-  readonly now: () => number;
-}
+export type RetentionSettings = RetentionScheduler;
 
 /** The admin routes. */
 export function adminRoutes(archive: Archive, logger: Logger, retention: RetentionSettings): Hono {
@@ -60,7 +54,7 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     assertChainId(chain);
     const registered = archive.registry.chains.get(chain);
     if (!registered) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
-    return { keepLast: retention.keepLast, maxAgeMs: retention.maxAgeMs, epochLength: registered.epochLength };
+    return policyOf(retention.config, chain, registered.epochLength);
   };
 
   app.get('/retention/plan', (c) => {
@@ -72,13 +66,15 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     const decisions = currentPlan(archive, chain, policy, at);
     const summary = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, decisions.filter((d) => d.rule === rule).length]));
     const bytesFreed = decisions.filter((d) => d.action === 'delete').reduce((sum, d) => sum + d.size, 0);
-    return respond(c, { chain, at, policy: { ...policy, graceMs: retention.graceMs }, decisions, summary, delete: decisions.filter((d) => d.action === 'delete').length, keep: decisions.filter((d) => d.action === 'keep').length, bytesFreed });
+    return respond(c, { chain, at, policy: { ...policy, graceMs: retention.config.graceMs }, decisions, summary, delete: decisions.filter((d) => d.action === 'delete').length, keep: decisions.filter((d) => d.action === 'keep').length, bytesFreed });
   });
 
   app.post('/retention/run', async (c) => {
     const body = (await jsonBody(c)) as { chain?: unknown; dryRun?: unknown };
     const chain = typeof body?.chain === 'string' ? body.chain : '';
-    const report = await retention.sweeper.run(chain, { policy: policyFor(chain), graceMs: retention.graceMs, now: retention.now(), dryRun: body?.dryRun === true });
+    policyFor(chain);
+    const report = await retention.runOnce(chain, { dryRun: body?.dryRun === true });
+    if (!report) throw new CairnError('PRECONDITION_FAILED', `a retention run of chain ${chain} is in progress elsewhere (lease held)`);
     return respond(c, report);
   });
 

@@ -8,7 +8,7 @@ import type { Archive } from '../../../src/archive/service/archive.ts';
 import { createMemoryStore } from '../../../src/archive/store/drivers/memory-driver.ts';
 import { formatPublicKey, generateSigningKey } from '../../../src/archive/index.ts';
 import { EventLog } from '../../../src/api/event-log.ts';
-import { RetentionSweeper } from '../../../src/retention/index.ts';
+import { RetentionScheduler, RetentionSweeper } from '../../../src/retention/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { imageBytes, testArchive, validatorKey } from '../../support/archive-fixtures.ts';
 
@@ -19,7 +19,7 @@ let app: ReturnType<typeof createApp>;
 const identity = generateSigningKey('ml-dsa-65', 'cairn-server');
 
 function appFor(options: { readToken?: string } = {}): ReturnType<typeof createApp> {
-  const retention = { sweeper: new RetentionSweeper(archive, silentLogger), keepLast: 10, maxAgeMs: 7 * 86_400_000, graceMs: 0, now: Date.now };
+  const retention = new RetentionScheduler(archive, new RetentionSweeper(archive, silentLogger), { keepLast: 10, maxAgeMs: 7 * 86_400_000, graceMs: 0, schedule: '0 * * * *', chains: {} }, silentLogger);
   return createApp({ archive, logger: silentLogger, adminTokens: [ADMIN], events: new EventLog(archive, identity), identity: identity.publicKey, retention, ...options });
 }
 
