@@ -25,9 +25,14 @@ export interface RetentionRunReport {
   readonly bytesFreed: number;
   /** Marks removed because the plan keeps the image now. */
   readonly unmarked: number;
+  /** S3 legal holds placed on protected images (PINNED, EPOCH_BOUNDARY, LATEST_FINAL). */
+  readonly legalHolds: number;
   readonly errors: readonly string[];
   readonly decisions: readonly RetentionDecision[];
 }
+
+/** Rules whose images carry an S3 legal hold where the bucket has Object Lock. */
+const PROTECTED = new Set<RetentionRule>(['PINNED', 'EPOCH_BOUNDARY', 'LATEST_FINAL']);
 
 /** Builds the plan for a chain from the archive's current state. */
 export function currentPlan(archive: Archive, chain: string, policy: RetentionPolicy, now: number): RetentionDecision[] {
@@ -74,6 +79,7 @@ export class RetentionSweeper {
       let deleted = 0;
       let unmarked = 0;
       let bytesFreed = 0;
+      let legalHolds = 0;
       const errors: string[] = [];
       for (const d of decisions) {
         const digest = d.digest as `sha3-256:${string}`;
@@ -88,16 +94,20 @@ export class RetentionSweeper {
               bytesFreed += d.size;
               if (!dryRun) await this.#archive.deleteImage(digest);
             }
-          } else if (markedAt !== undefined) {
-            unmarked++;
-            if (!dryRun) await this.#archive.store.delete(markKey(digest));
+          } else {
+            if (markedAt !== undefined) {
+              unmarked++;
+              if (!dryRun) await this.#archive.store.delete(markKey(digest));
+            }
+            const entry = this.#archive.index.get(digest);
+            if (!dryRun && entry && PROTECTED.has(d.rule) && (await this.#archive.protect(entry))) legalHolds++;
           }
         } catch (error) {
           errors.push(`${digest}: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
       const rules = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, decisions.filter((x) => x.rule === rule).length])) as Record<RetentionRule, number>;
-      const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, errors, decisions };
+      const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, legalHolds, errors, decisions };
       if (!dryRun) {
         const { decisions: _omit, ...history } = report;
         await this.#archive.store.put(runKey(chain, options.now), encodeCbor(JSON.parse(JSON.stringify(history)) as Record<string, unknown>));

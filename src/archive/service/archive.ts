@@ -340,6 +340,14 @@ export class Archive {
     return { start, end, body: await openSealedContent(this.store, this.#keyring, r.digest, r.size, r.blob, start, end) };
   }
 
+  /** Keeps an S3 legal hold on the image's blob (Object Lock buckets only); idempotent per process. */
+  async protect(entry: IndexedImage): Promise<boolean> {
+    if (!this.store.setLegalHold || entry.legalHold) return false;
+    await this.store.setLegalHold(entry.record.blob.key, true);
+    entry.legalHold = true;
+    return true;
+  }
+
   /** Places an admin hold on an image (idempotent). */
   async hold(digest: Digest, reason?: string): Promise<IndexedImage> {
     const entry = this.image(digest);
@@ -365,6 +373,8 @@ export class Archive {
     await this.#withLock(digest, async () => {
       const entry = this.image(digest);
       const r = entry.record;
+      // A legal hold would make the blob undeletable: lift it before anything goes.
+      if (this.store.setLegalHold) await this.store.setLegalHold(r.blob.key, false);
       await this.store.delete(imageRecordKey(r.chain, r.height, r.digest));
       this.#index.remove(digest);
       for await (const info of this.store.list(`attestations/${digest.slice(9)}/`)) await this.store.delete(info.key);

@@ -18,6 +18,8 @@ export interface IndexedImage {
   finalizedAt?: number;
   /** An admin hold keeps the image whatever the retention rules say. */
   held?: boolean;
+  /** This process has placed an S3 legal hold on the image's blob. */
+  legalHold?: boolean;
 }
 
 /** Options for {@link ImageIndex.list}. */

@@ -78,6 +78,8 @@ export interface BlobStore {
   listIncompleteUploads?(prefix: string): AsyncIterable<IncompleteUpload>;
   /** Aborts one incomplete multipart upload. */
   abortIncompleteUpload?(upload: IncompleteUpload): Promise<void>;
+  /** Places or lifts an S3 Object Lock legal hold on the object's current version (only when `capabilities.objectLock`). */
+  setLegalHold?(key: string, on: boolean): Promise<void>;
   /** Whether the store is reachable and the bucket usable (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections. */

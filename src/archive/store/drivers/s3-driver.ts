@@ -12,6 +12,7 @@
  *   marker of the key is removed, so deleted content really leaves the bucket.
  * - listIncompleteUploads / abortIncompleteUpload: ListMultipartUploads / AbortMultipartUpload,
  *   used at start-up to clean what a crashed process left.
+ * - setLegalHold: PutObjectLegalHold, declared only when the bucket has Object Lock.
  * The AWS SDK is imported lazily, only when this driver is used. Errors are translated in
  * `s3-errors.ts` only.
  */
@@ -190,6 +191,14 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
     async abortIncompleteUpload(upload: IncompleteUpload) {
       await call('AbortMultipartUpload', upload.key, () => client.send(new s3.AbortMultipartUploadCommand({ Bucket, Key: upload.key, UploadId: upload.uploadId })));
     },
+    ...(objectLock
+      ? {
+          async setLegalHold(key: string, on: boolean) {
+            assertStoreKey(key);
+            await call('PutObjectLegalHold', key, () => client.send(new s3.PutObjectLegalHoldCommand({ Bucket, Key: key, LegalHold: { Status: on ? 'ON' : 'OFF' } })));
+          },
+        }
+      : {}),
     async ping() {
       await call('HeadBucket', Bucket, () => client.send(new s3.HeadBucketCommand({ Bucket })));
     },
