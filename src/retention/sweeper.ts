@@ -6,7 +6,7 @@
  */
 import { CairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { MARKS_PREFIX, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive } from '../archive/index.ts';
+import { MARKS_PREFIX, forEachLimited, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive } from '../archive/index.ts';
 import { RETENTION_RULES, planRetention, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
 
 /** What one run did. */
@@ -30,6 +30,9 @@ export interface RetentionRunReport {
   readonly errors: readonly string[];
   readonly decisions: readonly RetentionDecision[];
 }
+
+/** Images handled at once during a run. */
+const SWEEP_CONCURRENCY = 8;
 
 /** Rules whose images carry an S3 legal hold where the bucket has Object Lock. */
 const PROTECTED = new Set<RetentionRule>(['PINNED', 'EPOCH_BOUNDARY', 'LATEST_FINAL']);
@@ -81,7 +84,8 @@ export class RetentionSweeper {
       let bytesFreed = 0;
       let legalHolds = 0;
       const errors: string[] = [];
-      for (const d of decisions) {
+      // Store round trips dominate: work on several images at once.
+      await forEachLimited(decisions, SWEEP_CONCURRENCY, async (d) => {
         const digest = d.digest as `sha3-256:${string}`;
         const markedAt = marks.get(digest);
         try {
@@ -105,7 +109,7 @@ export class RetentionSweeper {
         } catch (error) {
           errors.push(`${digest}: ${error instanceof Error ? error.message : String(error)}`);
         }
-      }
+      });
       const rules = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, decisions.filter((x) => x.rule === rule).length])) as Record<RetentionRule, number>;
       const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, legalHolds, errors, decisions };
       if (!dryRun) {

@@ -377,10 +377,14 @@ export class Archive {
       if (this.store.setLegalHold) await this.store.setLegalHold(r.blob.key, false);
       await this.store.delete(imageRecordKey(r.chain, r.height, r.digest));
       this.#index.remove(digest);
-      for await (const info of this.store.list(`attestations/${digest.slice(9)}/`)) await this.store.delete(info.key);
-      await this.store.delete(finalityKey(digest));
-      await this.store.delete(holdKey(digest));
-      await this.store.delete(markKey(digest));
+      // Only objects the index knows exist (anything missed is an orphan the cleanup removes).
+      const others = [...entry.attesters].filter((v) => v !== r.producer.validator).map((v) => attestationKey(digest, v));
+      await Promise.all([
+        ...others.map((key) => this.store.delete(key)),
+        ...(entry.finalizedAt === undefined ? [] : [this.store.delete(finalityKey(digest))]),
+        ...(entry.held ? [this.store.delete(holdKey(digest))] : []),
+        this.store.delete(markKey(digest)),
+      ]);
       await this.store.delete(r.blob.key);
       this.#logger.info('image deleted', { chain: r.chain, height: r.height, digest });
       this.emit({ type: 'image.deleted', chain: r.chain, height: r.height, digest });
