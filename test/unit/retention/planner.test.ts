@@ -48,6 +48,14 @@ describe('retention planner', () => {
     ['LATEST_FINAL beats EXPIRED', [...Array.from({ length: 10 }, (_, i) => img(3001 + i)), img(2001, { final: true, storedAt: 0 })], 10, 'LATEST_FINAL'],
     ['SUPERSEDED beats EXPIRED', [...Array.from({ length: 10 }, (_, i) => img(3001 + i, { final: i === 0 })), img(2001, { storedAt: 0 })], 10, 'SUPERSEDED'],
     ['EXPIRED beats RECENT', [...Array.from({ length: 10 }, (_, i) => img(3001 + i)), img(2001, { storedAt: 0 })], 10, 'EXPIRED'],
+    ['PINNED beats SUPERSEDED and EXPIRED', [...Array.from({ length: 10 }, (_, i) => img(3001 + i, { final: i === 0 })), img(2001, { pinned: true, storedAt: 0 })], 10, 'PINNED'],
+    ['PINNED beats LATEST', [img(10, { pinned: true })], 0, 'PINNED'],
+    ['LATEST beats LATEST_FINAL', [img(10, { final: true }), img(20)], 0, 'LATEST'],
+    ['LATEST beats SUPERSEDED', [img(10), img(20, { final: true })], 0, 'LATEST'],
+    ['LATEST beats EXPIRED', [img(10, { storedAt: 0 })], 0, 'LATEST'],
+    ['EPOCH_BOUNDARY beats LATEST_FINAL', [...Array.from({ length: 10 }, (_, i) => img(3001 + i)), img(2000, { final: true })], 10, 'EPOCH_BOUNDARY'],
+    ['EPOCH_BOUNDARY beats EXPIRED', [...Array.from({ length: 10 }, (_, i) => img(3001 + i)), img(2000, { storedAt: 0 })], 10, 'EPOCH_BOUNDARY'],
+    ['RECENT when nothing else applies', [...Array.from({ length: 10 }, (_, i) => img(3001 + i)), img(2001)], 10, 'RECENT'],
   ])('%s', (_name, images, index, rule) => {
     expect(ruleOf(images, images[index]!.digest)).toBe(rule);
   });
