@@ -70,3 +70,29 @@ describe('retention sweeper (mark, grace, sweep)', () => {
     expect(runs.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
   });
 });
+
+describe('an interrupted run', () => {
+  it('leaves a consistent state (the image is gone or intact) and the next run plus cleanup converge', async () => {
+    const { store, archive, sweeper, clock } = await setup([1100, 1200, 1300, 1400, 1500], { final: [1500] });
+    clock.advance(30 * DAY);
+    await sweeper.run('devnet', { policy, graceMs: 0, now: clock.get() });
+    // The store fails every blob delete during the next run: records go, blobs stay.
+    const originalDelete = store.delete.bind(store);
+    store.delete = async (key: string) => {
+      if (key.startsWith('blobs/')) throw new Error('store went away');
+      return originalDelete(key);
+    };
+    const broken = await sweeper.run('devnet', { policy, graceMs: 0, now: clock.advance(1) });
+    expect(broken.errors.length).toBeGreaterThan(0);
+    store.delete = originalDelete;
+    // Every image is either fully there (record and blob) or has no record at all.
+    for (const entry of archive.index.all('devnet')) expect(await store.head(entry.record.blob.key)).toBeDefined();
+    const { cleanupOrphans } = await import('../../../src/archive/service/maintenance.ts');
+    const cleaned = await cleanupOrphans(store, archive.index, { graceMs: 0, now: Date.now() + 1, logger: silentLogger });
+    expect(cleaned.orphanBlobs).toBe(broken.errors.length);
+    const next = await sweeper.run('devnet', { policy, graceMs: 0, now: clock.advance(1) });
+    expect(next).toMatchObject({ marked: 0, deleted: 0, errors: [] });
+    const live = new Set(archive.index.all('devnet').map((e) => e.record.digest.slice(9)));
+    expect((await allKeys(store)).filter((k) => /[0-9a-f]{64}/.test(k) && ![...live].some((d) => k.includes(d)))).toEqual([]);
+  });
+});
