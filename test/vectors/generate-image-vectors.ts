@@ -25,6 +25,7 @@ import {
   attestationOf,
   type SigningKey,
 } from '../../src/archive/index.ts';
+import type { ImageVector } from '../support/vector-types.ts';
 
 const dir = join(import.meta.dirname, 'image-v1');
 rmSync(dir, { recursive: true, force: true });
@@ -55,21 +56,7 @@ for (const [name, noble] of [['bob', ml_dsa65], ['carol', ml_dsa44], ['dave', ml
 const CREATED_AT = Date.UTC(2026, 0, 15, 12, 0, 0);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-interface VectorOut {
-  name: string;
-  description: string;
-  file: string;
-  chain: string;
-  height: number;
-  contentType: string;
-  createdAt: number;
-  size: number;
-  digest: string;
-  contentHex: string;
-  headerHex: string;
-  attestations: Array<{ validator: string; algorithm: string; signedAt: number; statementHex: string }>;
-}
-const vectors: VectorOut[] = [];
+const vectors: ImageVector[] = [];
 
 function addVector(name: string, description: string, fields: { chain: string; height: number; contentType?: string; content: Uint8Array; producer: keyof typeof keys; others?: Array<keyof typeof keys> }): Uint8Array {
   const { header, bytes: single } = createImageBytes({ chain: fields.chain, height: fields.height, validator: fields.producer, key: keys[fields.producer], content: fields.content, createdAt: CREATED_AT, ...(fields.contentType ? { contentType: fields.contentType } : {}) });

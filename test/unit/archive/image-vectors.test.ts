@@ -10,22 +10,10 @@ import { sha3_256 } from '@noble/hashes/sha3.js';
 import { encodeHeader, openImage, parsePublicKeys, statementBytes, attestationOf, verifyImage, type Trust } from '../../../src/archive/index.ts';
 import { dcbor, nobleVerify, parseImage, statement } from '../../support/independent.ts';
 import { collectBytes } from '../../support/fixtures.ts';
+import type { ImageVector } from '../../support/vector-types.ts';
 
-interface Vector {
-  name: string;
-  file: string;
-  chain: string;
-  height: number;
-  contentType: string;
-  createdAt: number;
-  size: number;
-  digest: string;
-  contentHex: string;
-  headerHex: string;
-  attestations: Array<{ validator: string; algorithm: string; signedAt: number; statementHex: string }>;
-}
 const dir = join(import.meta.dirname, '../../vectors/image-v1');
-const vectors = JSON.parse(readFileSync(join(dir, 'vectors.json'), 'utf8')) as { trust: string[]; valid: Vector[]; invalid: Array<{ file: string; code: string; why: string }> };
+const vectors = JSON.parse(readFileSync(join(dir, 'vectors.json'), 'utf8')) as { trust: string[]; valid: ImageVector[]; invalid: Array<{ file: string; code: string; why: string }> };
 const trustKeys = parsePublicKeys(vectors.trust.join('\n'));
 const trust: Trust = { keys: trustKeys };
 const keyOf = (validator: string): Uint8Array => trustKeys.find((k) => k.comment === validator)!.raw;

@@ -77,8 +77,10 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
     const lock = await client.send(new s3.GetObjectLockConfigurationCommand({ Bucket }));
     objectLock = lock.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
   } catch (error) {
-    const name = (error as { name?: string }).name ?? '';
-    if (!/ObjectLockConfigurationNotFound|NotImplemented|NoSuchObjectLockConfiguration/.test(name)) throw translateS3Error(error, 'GetObjectLockConfiguration', Bucket);
+    // No lock configuration (404-style names), or a store without Object Lock at all (HTTP 501).
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    const absent = /ObjectLockConfigurationNotFound|NoSuchObjectLockConfiguration/.test(e.name ?? '') || e.$metadata?.httpStatusCode === 501;
+    if (!absent) throw translateS3Error(error, 'GetObjectLockConfiguration', Bucket);
   }
 
   async function head(key: string): Promise<ObjectInfo | undefined> {
