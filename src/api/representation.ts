@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { toCairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parseRange } from './http-range.ts';
@@ -67,6 +68,41 @@ async function startStream(c: Context, iterable: AsyncIterable<Uint8Array> | Ite
   );
 }
 
+/**
+ * On @hono/node-server, bulk bodies go straight to the Node response (no web-stream
+ * conversion): the first chunk is pulled before the status line (so an early failure is still a
+ * proper error response), then chunks are written with backpressure; a later failure is logged
+ * and the connection destroyed.
+ */
+async function writeDirect(c: Context, outgoing: ServerResponse, status: number, headers: Record<string, string>, iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, logger: Logger): Promise<Response> {
+  const iterator = (Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : (iterable)[Symbol.iterator]());
+  let next = await iterator.next();
+  outgoing.writeHead(status, headers);
+  try {
+    while (!next.done) {
+      if (outgoing.destroyed) break;
+      if (!outgoing.write(next.value)) await new Promise<void>((resolve) => {
+        const done = (): void => {
+          outgoing.off('drain', done);
+          outgoing.off('close', done);
+          resolve();
+        };
+        outgoing.on('drain', done);
+        outgoing.on('close', done);
+      });
+      next = await iterator.next();
+    }
+    if (outgoing.destroyed) await iterator.return?.();
+    else outgoing.end();
+  } catch (error) {
+    const cairnError = toCairnError(error);
+    logger.error('response aborted mid-stream', { method: c.req.method, path: c.req.path, code: cairnError.code, error });
+    outgoing.destroy(cairnError);
+    await Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+  return RESPONSE_ALREADY_SENT;
+}
+
 /** Answers the request in `c` with `rep`. */
 export async function serveRepresentation(c: Context, rep: Representation, logger: Logger): Promise<Response> {
   const headers: Record<string, string> = { etag: rep.etag, 'accept-ranges': 'bytes', 'content-type': rep.contentType, ...rep.headers };
@@ -80,5 +116,7 @@ export async function serveRepresentation(c: Context, rep: Representation, logge
   if (range) headers['content-range'] = `bytes ${start}-${end}/${rep.size}`;
   const status = range ? 206 : 200;
   if (c.req.method === 'HEAD' || length === 0) return c.body(null, status, headers);
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (outgoing) return writeDirect(c, outgoing, status, headers, await rep.read(start, end), logger);
   return c.body(await startStream(c, await rep.read(start, end), logger), status, headers);
 }
