@@ -13,9 +13,8 @@
  * - public:  `qssh-falcon512 <base64 public key> <comment>\n`
  * - private: `-----BEGIN QSSH PRIVATE KEY-----\nAlgorithm: <description>\n<base64 secret key>\n-----END QSSH PRIVATE KEY-----\n`
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { falcon512padded } from '@noble/post-quantum/falcon.js';
-import { shake256 } from '@noble/hashes/sha3.js';
 import { CairnError } from '../../errors.ts';
 import { digestOf, type Digest } from '../digest.ts';
 import { writePair } from './key-files.ts';
@@ -100,7 +99,7 @@ export async function writeQsshKeyPair(path: string, key: FalconKeyPair, options
 
 /** The message fn-dsa actually hashes in raw mode with an empty context. */
 function fnDsaRawMessage(publicKey: Uint8Array, message: Uint8Array): Uint8Array {
-  const prefix = shake256(publicKey, { dkLen: 64 });
+  const prefix = createHash('shake256', { outputLength: 64 }).update(publicKey).digest();
   const out = new Uint8Array(prefix.length + 2 + message.length);
   out.set(prefix, 0);
   out.set(message, prefix.length + 2); // the two bytes between are 0x00 (raw mode) and 0x00 (context length)
