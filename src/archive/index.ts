@@ -23,4 +23,4 @@ export { readObject, type BlobStore, type ObjectInfo } from './store/blob-store.
 export { Archive, openArchive, type ArchiveEvent, type ArchiveOptions } from './service/archive.ts';
 export type { IndexedImage } from './service/image-index.ts';
 export { MARKS_PREFIX, digestOfKey, markKey, runKey } from './service/layout.ts';
-export { forEachLimited } from './service/load-index.ts';
+export { forEachLimited, KeyedMutex } from './concurrency.ts';

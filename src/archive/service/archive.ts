@@ -29,6 +29,7 @@ import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-
 import { attestationKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey } from './layout.ts';
 import { encodeCbor } from '../cbor/deterministic-cbor.ts';
 import { loadIndex } from './load-index.ts';
+import { KeyedMutex } from '../concurrency.ts';
 import { loadOrSeedRegistry } from './registry-store.ts';
 import { openSealedContent, storeSealedContent } from './sealed-content.ts';
 
@@ -87,7 +88,7 @@ export class Archive {
   readonly #maxHeaderBytes: number;
   readonly #now: () => number;
   readonly #index: ImageIndex;
-  readonly #locks = new Map<Digest, Promise<unknown>>();
+  readonly #locks = new KeyedMutex<Digest>();
   readonly #uploading = new Set<string>();
   readonly #listeners = new Set<(event: ArchiveEvent) => void>();
   readonly #maxSkewMs: number;
@@ -174,18 +175,6 @@ export class Archive {
     }
   }
 
-  async #withLock<T>(digest: Digest, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(digest) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.catch(() => undefined);
-    this.#locks.set(digest, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(digest) === settled) this.#locks.delete(digest);
-    }
-  }
-
   /**
    * Accepts an image file stream. `declaredLength` (the HTTP Content-Length, when sent) must
    * equal the image's length.
@@ -206,7 +195,7 @@ export class Archive {
           details: { chain: existing.record.chain, height: existing.record.height },
         });
       }
-      return await this.#withLock(header.digest, async () => {
+      return await this.#locks.run(header.digest, async () => {
         const known = this.#index.get(header.digest);
         if (known) {
           await drain(opened.content); // the pusher still has to deliver content that matches
@@ -283,7 +272,7 @@ export class Archive {
       });
     }
     this.#checkAttestation(this.#chain(r.chain), attestation);
-    const added = await this.#withLock(r.digest, () => this.#addAttestations(entry, [attestation]));
+    const added = await this.#locks.run(r.digest, () => this.#addAttestations(entry, [attestation]));
     return { added: added.length > 0, image: entry };
   }
 
@@ -370,7 +359,7 @@ export class Archive {
    * part-way leaves only objects the orphan cleanup removes.
    */
   async deleteImage(digest: Digest): Promise<void> {
-    await this.#withLock(digest, async () => {
+    await this.#locks.run(digest, async () => {
       const entry = this.image(digest);
       const r = entry.record;
       // A legal hold would make the blob undeletable: lift it before anything goes.

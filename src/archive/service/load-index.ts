@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../../logger.ts';
 import { readObject, type BlobStore } from '../store/blob-store.ts';
+import { forEachLimited } from '../concurrency.ts';
 import { ImageIndex, type IndexedImage } from './image-index.ts';
 import { decodeImageRecord } from './image-record.ts';
 import { ATTESTATIONS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, IMAGES_PREFIX, digestOfKey, parseAttestationKey, parseFinalityKey, parseImageRecordKey } from './layout.ts';
@@ -11,16 +12,6 @@ import { decodeCbor, isCborMap } from '../cbor/deterministic-cbor.ts';
 
 const CONCURRENCY = 8;
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function forEachLimited<T>(items: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const running = new Set<Promise<void>>();
-  for await (const item of items) {
-    const task = fn(item).finally(() => running.delete(task));
-    running.add(task);
-    if (running.size >= limit) await Promise.race(running);
-  }
-  await Promise.all(running);
-}
 
 /** Loads every image record and attestation key into a new index. */
 export async function loadIndex(store: BlobStore, logger: Logger): Promise<ImageIndex> {

@@ -12,6 +12,7 @@ import { mkdir, open, readdir, rm, rmdir, stat, type FileHandle } from 'node:fs/
 import { join, resolve, sep } from 'node:path';
 import { CairnError } from '../../../errors.ts';
 import { createTempSibling } from '../../fs/atomic-write.ts';
+import { KeyedMutex } from '../../concurrency.ts';
 import { assertRangeWithin, assertStoreKey, assertStorePrefix, type BlobStore, type ByteRange, type GetResult, type ObjectInfo, type PutBody } from '../blob-store.ts';
 
 /** Options for {@link createFsStore}. */
@@ -50,7 +51,8 @@ export async function createFsStore(options: FsStoreOptions): Promise<BlobStore>
   const root = resolve(options.root);
   await mkdir(root, { recursive: true });
   await removeTempFiles(root);
-  const replaceLocks = new Map<string, Promise<unknown>>();
+  // Writes to one key are serialised so conditional replaces see a stable current version.
+  const locks = new KeyedMutex();
 
   function pathOf(key: string): string {
     assertStoreKey(key);
@@ -90,32 +92,19 @@ export async function createFsStore(options: FsStoreOptions): Promise<BlobStore>
     return info(key, path);
   }
 
-  /** Serialises conditional replaces of one key within this process. */
-  async function withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = replaceLocks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.catch(() => undefined);
-    replaceLocks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (replaceLocks.get(key) === settled) replaceLocks.delete(key);
-    }
-  }
-
   return {
     driver: 'fs',
     capabilities: { multipart: false, objectLock: false },
     async put(key, body) {
-      const result = await withKeyLock(key, () => writeAtomically(key, body, true));
+      const result = await locks.run(key, () => writeAtomically(key, body, true));
       if (!result) throw new CairnError('IO_ERROR', `object ${key} vanished after writing`);
       return result;
     },
     async createIfAbsent(key, body) {
-      return withKeyLock(key, async () => (await writeAtomically(key, body, false)) !== undefined);
+      return locks.run(key, async () => (await writeAtomically(key, body, false)) !== undefined);
     },
     async replaceIfMatch(key, body, etag) {
-      return withKeyLock(key, async () => {
+      return locks.run(key, async () => {
         const current = await info(key, pathOf(key));
         if (current?.etag !== etag) return false;
         await writeAtomically(key, body, true);
