@@ -28,16 +28,24 @@ function etagMatches(header: string | undefined, etag: string): boolean {
   return header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
+function iteratorOf(iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncIterator<Uint8Array> | Iterator<Uint8Array> {
+  return Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : iterable[Symbol.iterator]();
+}
+
+function logAbort(c: Context, error: unknown, logger: Logger): Error {
+  const cairnError = toCairnError(error);
+  logger.error('response aborted mid-stream', { method: c.req.method, path: c.req.path, code: cairnError.code, error });
+  return cairnError;
+}
+
 /**
- * Pulls the first chunk before the status line is sent, so a failure there (store down, stored
- * data failing authentication) still gets a proper error response. A later failure is logged
- * and the connection is destroyed: the client sees a response shorter than its Content-Length,
- * never a completed one, and no stray bytes are written.
+ * A web stream of the body, for runtimes without a Node response (in-process `app.request`).
+ * The first chunk is pulled before the status line, so an early failure is still a proper error
+ * response; a later one errors the stream.
  */
-async function startStream(c: Context, iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, logger: Logger): Promise<ReadableStream<Uint8Array>> {
-  const iterator = (Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : (iterable)[Symbol.iterator]());
+async function webStream(c: Context, iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, logger: Logger): Promise<ReadableStream<Uint8Array>> {
+  const iterator = iteratorOf(iterable);
   const first = await iterator.next();
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -50,14 +58,7 @@ async function startStream(c: Context, iterable: AsyncIterable<Uint8Array> | Ite
           if (next.done) controller.close();
           else controller.enqueue(next.value);
         } catch (error) {
-          const cairnError = toCairnError(error);
-          logger.error('response aborted mid-stream', { method: c.req.method, path: c.req.path, code: cairnError.code, error });
-          if (outgoing) {
-            outgoing.destroy(cairnError);
-            controller.close();
-          } else {
-            controller.error(cairnError);
-          }
+          controller.error(logAbort(c, error, logger));
         }
       },
       async cancel() {
@@ -75,7 +76,7 @@ async function startStream(c: Context, iterable: AsyncIterable<Uint8Array> | Ite
  * and the connection destroyed.
  */
 async function writeDirect(c: Context, outgoing: ServerResponse, status: number, headers: Record<string, string>, iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, logger: Logger): Promise<Response> {
-  const iterator = (Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : (iterable)[Symbol.iterator]());
+  const iterator = iteratorOf(iterable);
   let next = await iterator.next();
   outgoing.writeHead(status, headers);
   try {
@@ -95,9 +96,7 @@ async function writeDirect(c: Context, outgoing: ServerResponse, status: number,
     if (outgoing.destroyed) await iterator.return?.();
     else outgoing.end();
   } catch (error) {
-    const cairnError = toCairnError(error);
-    logger.error('response aborted mid-stream', { method: c.req.method, path: c.req.path, code: cairnError.code, error });
-    outgoing.destroy(cairnError);
+    outgoing.destroy(logAbort(c, error, logger));
     await Promise.resolve(iterator.return?.()).catch(() => undefined);
   }
   return RESPONSE_ALREADY_SENT;
@@ -118,5 +117,5 @@ export async function serveRepresentation(c: Context, rep: Representation, logge
   if (c.req.method === 'HEAD' || length === 0) return c.body(null, status, headers);
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (outgoing) return writeDirect(c, outgoing, status, headers, await rep.read(start, end), logger);
-  return c.body(await startStream(c, await rep.read(start, end), logger), status, headers);
+  return c.body(await webStream(c, await rep.read(start, end), logger), status, headers);
 }

@@ -10,7 +10,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { CairnError } from '../../errors.ts';
 import { ContentHasher, type Digest } from '../digest.ts';
 import { createTempSibling, type TempSibling } from '../fs/atomic-write.ts';
@@ -49,21 +48,6 @@ export function encodeImagePrefix(header: ImageHeader): Uint8Array {
   out.set(encodePreamble(headerBytes.length), 0);
   out.set(headerBytes, PREAMBLE_BYTES);
   return out;
-}
-
-/**
- * A complete image file as a stream: the prefix for `header`, then `content` passed through
- * (already verified content, e.g. from the archive). Backpressure is preserved.
- */
-export function imageFileStream(header: ImageHeader, content: AsyncIterable<Uint8Array>): Readable {
-  const prefix = encodeImagePrefix(header);
-  return Readable.from(
-    (async function* () {
-      yield prefix;
-      yield* content;
-    })(),
-    { objectMode: false },
-  );
 }
 
 /** Signs the producer attestation and returns the header for given content digest and size. */

@@ -8,9 +8,9 @@
  */
 import { CairnError } from '../../errors.ts';
 import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
-import { digestFromBytes, digestToBytes, type Digest } from '../digest.ts';
+import { digestFromBytes, digestToBytes } from '../digest.ts';
 import { assertExactKeys, headerAttestationFromMap } from '../image/attestation.ts';
-import { isChainId, isContentType, isUint53, type HeaderAttestation } from '../image/format.ts';
+import { isChainId, isContentType, isUint53, type HeaderAttestation, type ImageHeader } from '../image/format.ts';
 
 /** Where and how an image's content is sealed in the store. */
 export interface BlobRef {
@@ -21,14 +21,8 @@ export interface BlobRef {
   readonly wrappedKey: Uint8Array;
 }
 
-/** An archived image's record. */
-export interface ImageRecord {
-  readonly chain: string;
-  readonly height: number;
-  readonly digest: Digest;
-  readonly size: number;
-  readonly contentType: string;
-  readonly createdAt: number;
+/** An archived image's record: the header's fields but the attestations, plus storage facts. */
+export interface ImageRecord extends Omit<ImageHeader, 'attestations'> {
   /** When Cairn first stored it (server clock, ms); retention ages count from here. */
   readonly storedAt: number;
   readonly producer: HeaderAttestation;
