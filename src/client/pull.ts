@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
-import { ContentHasher, FILE_CHUNK_BYTES, readImageHeader, verifyAttestations, type Trust, type VerificationReport, type Digest } from '../archive/index.ts';
+import { ContentHasher, FILE_CHUNK_BYTES, readImageHeader, verifyAttestations, type Trust, type VerificationReport, type Digest, type ImageHeader } from '../archive/index.ts';
 import { OffThreadHasher } from '../archive/hashing/off-thread-hasher.ts';
 import { PREAMBLE_BYTES } from '../archive/image/format.ts';
 import { request, streamRequest } from './http-client.ts';
@@ -71,6 +71,18 @@ async function appendBody(path: string, body: AsyncIterable<Buffer>, position: n
   return at;
 }
 
+/** A partial download of `digest` left by an earlier attempt: its size, header length and header. */
+async function partialImage(part: string, digest: Digest): Promise<{ size: number; prefix: number; header: ImageHeader } | undefined> {
+  const lengths = await partialPrefixLength(part);
+  if (!lengths) return undefined;
+  try {
+    const { header } = await readImageHeader(createReadStream(part, { end: lengths.prefix - 1 }));
+    return header.digest === digest ? { ...lengths, header } : undefined;
+  } catch {
+    return undefined; // not a usable partial: start again
+  }
+}
+
 /** A SHA3-256 that runs off the main thread for large content. */
 function contentHasher(size: number): { update(chunk: Uint8Array): Promise<void> | void; finish(): Promise<Digest>; close(): Promise<void> } {
   if (size >= 8 * 1024 * 1024) {
@@ -91,26 +103,18 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
   const part = `${out}.part`;
   const hex = digest.slice('sha3-256:'.length);
   const signal = options.signal ? { signal: options.signal } : {};
-  let partial = await partialPrefixLength(part);
-  if (partial) {
-    // The partial must be this image: its header names the digest.
-    try {
-      const head = await readImageHeader(createReadStream(part, { end: partial.prefix - 1 }));
-      if (head.header.digest !== digest) partial = undefined;
-    } catch {
-      partial = undefined;
-    }
-  }
+  let partial = await partialImage(part, digest);
   const resumedFrom = partial?.size ?? 0;
   if (!partial) {
     await rm(part, { force: true });
     const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...signal })).json()) as { file: { headerBytes: number } };
     const prefixResponse = await streamRequest(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${manifest.file.headerBytes - 1}` }, ...signal });
     const written = await appendBody(part, prefixResponse, 0, () => undefined);
-    partial = { size: written, prefix: written };
+    const { header } = await readImageHeader(createReadStream(part, { end: written - 1 }));
+    if (header.digest !== digest) throw new CairnError('DIGEST_MISMATCH', 'the server sent the header of another image');
+    partial = { size: written, prefix: written, header };
   }
-  const { header } = await readImageHeader(createReadStream(part, { end: partial.prefix - 1 }));
-  if (header.digest !== digest) throw new CairnError('DIGEST_MISMATCH', 'the server sent the header of another image');
+  const { header } = partial;
   // Signatures first, before spending time on content.
   const report = options.trust ? verifyAttestations(header, options.trust) : undefined;
   const total = partial.prefix + header.size;

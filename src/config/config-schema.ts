@@ -7,6 +7,8 @@ import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 
 const cronExpression = z.string().refine((expression) => validCron(expression), 'not a valid cron expression (node-cron syntax)');
+const keepLast = z.number().int().positive();
+const maxAgeMs = z.number().int().positive();
 
 const logLevel = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
 
@@ -37,18 +39,14 @@ export const configSchema = z.strictObject({
   cleanupIntervalMs: z.number().int().min(1000).default(15 * 60 * 1000).describe('How often the running server removes such leftovers (also done at start).'),
   retention: z
     .strictObject({
-      keepLast: z.number().int().positive().default(10).describe('Keep the images of this many highest heights per chain.'),
-      maxAgeMs: z.number().int().positive().default(7 * 24 * 3600 * 1000).describe('Images older than this (since stored) may be deleted unless another rule keeps them.'),
+      keepLast: keepLast.default(10).describe('Keep the images of this many highest heights per chain.'),
+      maxAgeMs: maxAgeMs.default(7 * 24 * 3600 * 1000).describe('Images older than this (since stored) may be deleted unless another rule keeps them.'),
       graceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Time between marking an image for deletion and deleting it.'),
       schedule: cronExpression.default('0 * * * *').describe('When retention runs (node-cron expression; default hourly). Runs never overlap, also across processes (lease).'),
       chains: z
         .record(
           z.string(),
-          z.strictObject({
-            keepLast: z.number().int().positive().optional(),
-            maxAgeMs: z.number().int().positive().optional(),
-            schedule: cronExpression.optional(),
-          }),
+          z.strictObject({ keepLast: keepLast.optional(), maxAgeMs: maxAgeMs.optional(), schedule: cronExpression.optional() }),
         )
         .default({})
         .describe('Per-chain overrides of keepLast, maxAgeMs and schedule.'),

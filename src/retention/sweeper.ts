@@ -43,11 +43,12 @@ export function currentPlan(archive: Archive, chain: string, policy: RetentionPo
   return planRetention(images, policy, now);
 }
 
-async function readMarks(archive: Archive): Promise<Map<string, number>> {
+/** The delete marks of one chain's images (other chains' marks are not read). */
+async function readMarks(archive: Archive, chain: string): Promise<Map<string, number>> {
   const marks = new Map<string, number>();
   for await (const info of archive.store.list(MARKS_PREFIX)) {
     const digest = digestOfKey(MARKS_PREFIX, info.key);
-    if (!digest) continue;
+    if (!digest || archive.index.get(digest)?.record.chain !== chain) continue;
     try {
       const value = decodeCbor(await readObject(archive.store, info.key));
       if (isCborMap(value) && typeof value.markedAt === 'number') marks.set(digest, value.markedAt);
@@ -77,7 +78,7 @@ export class RetentionSweeper {
     const dryRun = options.dryRun ?? false;
     try {
       const decisions = currentPlan(this.#archive, chain, options.policy, options.now);
-      const marks = await readMarks(this.#archive);
+      const marks = await readMarks(this.#archive, chain);
       let marked = 0;
       let deleted = 0;
       let unmarked = 0;

@@ -10,7 +10,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { ImageIndex } from './image-index.ts';
 import { decodeImageRecord, encodeImageRecord } from './image-record.ts';
-import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, imageRecordKey, parseAttestationKey, parseBlobKey, parseFinalityKey } from './layout.ts';
+import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, digestOfKey, imageRecordKey, parseAttestationKey, parseBlobKey, parseFinalityKey } from './layout.ts';
 import { rewrapIdentity } from './identity.ts';
 
 /** What a cleanup removed. */
@@ -22,10 +22,10 @@ export interface CleanupReport {
 
 /**
  * Removes leftovers of interrupted pushes older than `graceMs`: incomplete multipart uploads,
- * blob objects no image record points to, attestations and finality records of images that do
- * not exist. Uploads
- * this process has in flight are skipped (`inFlight`); the grace period protects pushes in
- * flight in another process on the same bucket, so it must exceed the longest push.
+ * blob objects no image record points to, attestations, finality records, holds and delete
+ * marks of images that do not exist. Uploads this process has in flight are skipped (`inFlight`); the grace period
+ * protects pushes in flight in another process on the same bucket, so it must exceed the
+ * longest push.
  */
 export async function cleanupOrphans(store: BlobStore, index: ImageIndex, options: { graceMs: number; now: number; logger: Logger; inFlight?: (key: string) => boolean }): Promise<CleanupReport> {
   const cutoff = options.now - options.graceMs;
@@ -48,14 +48,23 @@ export async function cleanupOrphans(store: BlobStore, index: ImageIndex, option
     await store.delete(key);
     report.orphanBlobs++;
   }
-  const orphanAttestations = [];
-  for await (const info of store.list(ATTESTATIONS_PREFIX)) {
-    const parsed = parseAttestationKey(info.key);
-    if (parsed && !index.get(parsed.digest) && info.lastModified.getTime() <= cutoff) orphanAttestations.push(info.key);
-  }
-  for await (const info of store.list(FINALITY_PREFIX)) {
-    const parsed = parseFinalityKey(info.key);
-    if (parsed && !index.get(parsed.digest) && info.lastModified.getTime() <= cutoff) orphanAttestations.push(info.key);
+  // Per-image objects whose image does not exist (the record is the commit point).
+  const orphanAttestations: string[] = [];
+  const byDigestKey = (prefix: string) => (key: string) => {
+    const digest = digestOfKey(prefix, key);
+    return digest ? { digest } : undefined;
+  };
+  const perImage = [
+    [ATTESTATIONS_PREFIX, parseAttestationKey],
+    [FINALITY_PREFIX, parseFinalityKey],
+    [HOLDS_PREFIX, byDigestKey(HOLDS_PREFIX)],
+    [MARKS_PREFIX, byDigestKey(MARKS_PREFIX)],
+  ] as const;
+  for (const [prefix, parse] of perImage) {
+    for await (const info of store.list(prefix)) {
+      const parsed = parse(info.key);
+      if (parsed && !index.get(parsed.digest) && info.lastModified.getTime() <= cutoff) orphanAttestations.push(info.key);
+    }
   }
   for (const key of orphanAttestations) {
     await store.delete(key);
