@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadTrust, parseDigest, parsePublicKeys, readSigningKeyFile } from '../../archive/index.ts';
 import { attestImage, catchUp, connection, watchEvents, type ServerOptions } from '../../client/index.ts';
-import { CairnError } from '../../errors.ts';
 import { collect, parseUint } from '../parse.ts';
 import { isoTime, printFields, printJson } from '../output.ts';
 import { withServerOptions } from '../server-options.ts';
+import { validatorIdFor } from '../validator-id.ts';
 
 /** Registers attest, watch and catch-up. */
 export function registerFinalityCommands(program: Command): void {
@@ -21,8 +21,7 @@ export function registerFinalityCommands(program: Command): void {
       .option('--json', 'print the result as JSON'),
   ).action(async (options: ServerOptions & { digest: string; key: string; validator?: string; file?: string; json?: boolean }) => {
     const key = await readSigningKeyFile(options.key);
-    const validator = options.validator ?? parsePublicKeys(await readFile(`${options.key}.pub`, 'utf8').catch(() => ''))[0]?.comment;
-    if (!validator) throw new CairnError('INVALID_ARGUMENT', '--validator is required (no comment in <key>.pub)');
+    const validator = await validatorIdFor(options.key, options.validator);
     const result = await attestImage({ conn: await connection(options), digest: parseDigest(options.digest), key, validator, ...(options.file ? { file: options.file } : {}) });
     if (options.json) return printJson({ digest: options.digest, validator, added: result.added, finality: result.finality });
     printFields([

@@ -2,7 +2,6 @@
  * `cairn image create | inspect | verify`: build, look into and verify self-contained image files.
  */
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   CONTENT_TYPE_OCTET_STREAM,
@@ -11,7 +10,6 @@ import {
   createImageFile,
   encodeQueueState,
   loadTrust,
-  parsePublicKeys,
   readImageHeader,
   readSigningKeyFile,
   verifyImage,
@@ -23,6 +21,7 @@ import { CairnError } from '../../errors.ts';
 import { collect, parseTime, parseUint } from '../parse.ts';
 import { isoTime, printFields, printJson, printTable } from '../output.ts';
 import { readQueueJson } from '../queue-json.ts';
+import { validatorIdFor } from '../validator-id.ts';
 
 interface CreateOptions {
   chain: string;
@@ -36,15 +35,6 @@ interface CreateOptions {
   createdAt?: string;
   force?: boolean;
   json?: boolean;
-}
-
-/** The producer id: `--validator`, else the comment of `<key>.pub`, else an error. */
-async function producerId(options: CreateOptions): Promise<string> {
-  if (options.validator) return options.validator;
-  const pub = await readFile(`${options.key}.pub`, 'utf8').catch(() => undefined);
-  const comment = pub ? parsePublicKeys(pub)[0]?.comment : undefined;
-  if (!comment) throw new CairnError('INVALID_ARGUMENT', `--validator is required (no comment in ${options.key}.pub to take it from)`);
-  return comment;
 }
 
 function headerSummary(header: ImageHeader): Array<[string, string | number]> {
@@ -75,7 +65,7 @@ function headerJson(header: ImageHeader): Record<string, unknown> {
 async function create(options: CreateOptions): Promise<void> {
   if (Boolean(options.in) === Boolean(options.queue)) throw new CairnError('INVALID_ARGUMENT', 'give exactly one of --in <file> and --queue <json>');
   const key = await readSigningKeyFile(options.key);
-  const validator = await producerId(options);
+  const validator = await validatorIdFor(options.key, options.validator);
   let content: ImageContentSource;
   let contentType = options.contentType ?? CONTENT_TYPE_OCTET_STREAM;
   if (options.queue) {
