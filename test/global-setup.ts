@@ -1,9 +1,19 @@
 /**
- * Runs once before any test file: builds (or finds in the cache) the pinned MinIO, so test files
- * that start their own MinIO never race to build it.
+ * Runs once before any test file: builds (or finds in the cache) the pinned MinIO and the pinned
+ * qssh release, so test files that use them never race to build them. The qssh binaries'
+ * directory reaches the tests through `inject('qsshBin')`.
  */
+import type { TestProject } from 'vitest/node';
 import { minioBinary } from '../minio/minio-server.ts';
+import { qsshBinDir } from '../qssh/qssh-bin.ts';
 
-export default function setup(): void {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    qsshBin: string;
+  }
+}
+
+export default function setup(project: TestProject): void {
   minioBinary();
+  project.provide('qsshBin', qsshBinDir());
 }

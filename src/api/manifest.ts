@@ -3,10 +3,9 @@
  * verify it offline (every attestation with its signature). JSON by default, deterministic CBOR
  * on `Accept: application/cbor`. Times are milliseconds since the epoch, as signed.
  */
-import { createHash } from 'node:crypto';
 import type { Archive } from '../archive/service/archive.ts';
 import type { IndexedImage } from '../archive/service/image-index.ts';
-import { encodeImagePrefix, type ImageHeader } from '../archive/index.ts';
+import { openImageFile } from '../archive/service/image-file.ts';
 
 /** Listing entry of an image. */
 export interface ImageSummary {
@@ -36,14 +35,6 @@ export function summary(archive: Archive, entry: IndexedImage): ImageSummary {
   return { digest: r.digest, chain: r.chain, height: r.height, size: r.size, contentType: r.contentType, createdAt: r.createdAt, storedAt: r.storedAt, producer: r.producer.validator, attesters: [...entry.attesters].sort(), final: archive.quorum(entry).final };
 }
 
-/** The served image file's prefix (preamble + header with current attestations) and its ETag. */
-export async function filePrefix(archive: Archive, entry: IndexedImage): Promise<{ header: ImageHeader; prefix: Uint8Array; etag: string }> {
-  const header = await archive.header(entry);
-  const prefix = encodeImagePrefix(header);
-  const tag = createHash('sha3-256').update(prefix).digest('hex').slice(0, 16);
-  return { header, prefix, etag: `"${entry.record.digest.slice(9)}-${tag}"` };
-}
-
 /** The content's strong ETag: the digest. */
 export function contentEtag(entry: IndexedImage): string {
   return `"${entry.record.digest.slice(9)}"`;
@@ -51,7 +42,7 @@ export function contentEtag(entry: IndexedImage): string {
 
 /** Builds the manifest. */
 export async function manifest(archive: Archive, entry: IndexedImage): Promise<Manifest> {
-  const { header, prefix, etag } = await filePrefix(archive, entry);
+  const { header, prefix, etag } = await openImageFile(archive, entry);
   const { attesters: _attesters, ...base } = summary(archive, entry);
   const quorum = archive.quorum(entry);
   const url = `/v1/images/${entry.record.digest}`;

@@ -18,6 +18,8 @@ import { createApp } from './app.ts';
 import { EventLog } from './event-log.ts';
 import { RetentionScheduler, RetentionSweeper } from '../retention/index.ts';
 import { loadOrCreateIdentity } from '../archive/service/identity.ts';
+import { parseReaderKeys, registryAuthorizer } from '../qssh/authorized-keys.ts';
+import { startQsshServer, type QsshServer } from '../qssh/server.ts';
 
 /** A running server. */
 export interface RunningServer {
@@ -25,6 +27,8 @@ export interface RunningServer {
   readonly port: number;
   readonly archive: Archive;
   readonly adminTokens: readonly string[];
+  /** The QSSH listener's port, when it runs. */
+  readonly qsshPort?: number;
   /** Stops accepting connections, waits for open ones briefly, releases the store. */
   close(): Promise<void>;
 }
@@ -59,6 +63,26 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
       (s as Server).once('error', reject);
     });
     const port = (server.address() as AddressInfo).port;
+    let qssh: QsshServer | undefined;
+    if (config.qssh.enabled) {
+      try {
+        qssh = await startQsshServer({
+          archive,
+          identity,
+          authorize: registryAuthorizer(() => archive.registry, parseReaderKeys(config.qssh.readerKeys)),
+          logger,
+          host: config.qssh.host,
+          port: config.qssh.port,
+          handshakeTimeoutMs: config.qssh.handshakeTimeoutMs,
+          idleTimeoutMs: config.qssh.idleTimeoutMs,
+          maxSessions: config.qssh.maxSessions,
+          rekeyAfterFrames: config.qssh.rekeyAfterFrames,
+        });
+      } catch (error) {
+        server.close();
+        throw error;
+      }
+    }
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info('cairn listening', { url, store: store.driver, images: archive.index.size });
     return {
@@ -66,8 +90,10 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
       port,
       archive,
       adminTokens: secrets.adminTokens,
+      ...(qssh ? { qsshPort: qssh.port } : {}),
       async close() {
         clearInterval(cleanupTimer);
+        await qssh?.close();
         await retention.stop();
         await new Promise<void>((done) => {
           server.close(() => done());

@@ -36,7 +36,7 @@ export interface PullResult {
   readonly report?: VerificationReport;
 }
 
-async function partialPrefixLength(part: string): Promise<{ size: number; prefix: number } | undefined> {
+export async function partialPrefixLength(part: string): Promise<{ size: number; prefix: number } | undefined> {
   let handle;
   try {
     handle = await open(part, 'r');
@@ -72,7 +72,7 @@ async function appendBody(path: string, body: AsyncIterable<Buffer>, position: n
 }
 
 /** A partial download of `digest` left by an earlier attempt: its size, header length and header. */
-async function partialImage(part: string, digest: Digest): Promise<{ size: number; prefix: number; header: ImageHeader } | undefined> {
+export async function partialImage(part: string, digest: Digest): Promise<{ size: number; prefix: number; header: ImageHeader } | undefined> {
   const lengths = await partialPrefixLength(part);
   if (!lengths) return undefined;
   try {
@@ -84,7 +84,7 @@ async function partialImage(part: string, digest: Digest): Promise<{ size: numbe
 }
 
 /** A SHA3-256 that runs off the main thread for large content. */
-function contentHasher(size: number): { update(chunk: Uint8Array): Promise<void> | void; finish(): Promise<Digest>; close(): Promise<void> } {
+export function contentHasher(size: number): { update(chunk: Uint8Array): Promise<void> | void; finish(): Promise<Digest>; close(): Promise<void> } {
   if (size >= 8 * 1024 * 1024) {
     const hasher = new OffThreadHasher();
     return { update: (c) => hasher.update(c), finish: async () => (await hasher.digest()).digest, close: () => hasher.close() };

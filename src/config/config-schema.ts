@@ -53,6 +53,19 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Retention policy (epochLength comes from the registry).'),
+  qssh: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Run the QSSH listener (qssh 0.5 protocol, read-only SFTP view of the archive).'),
+      host: z.string().min(1).default('127.0.0.1').describe('Address the QSSH listener binds.'),
+      port: z.number().int().min(0).max(65535).default(2222).describe('QSSH port (0 picks a free one).'),
+      readerKeys: z.array(z.string()).default([]).describe('Extra Falcon-512 keys (`qssh-falcon512 <base64> [name]` lines) allowed to pull besides the validators\' registry `qsshKey`s.'),
+      handshakeTimeoutMs: z.number().int().min(100).max(600_000).default(10_000).describe('A client must finish the handshake (hello to authentication) within this.'),
+      idleTimeoutMs: z.number().int().min(1000).default(5 * 60 * 1000).describe('Connections with no traffic for this long are closed.'),
+      maxSessions: z.number().int().min(1).max(10_000).default(64).describe('Concurrent QSSH connections; more are refused.'),
+      rekeyAfterFrames: z.number().int().min(16).max(2 ** 32).default(2 ** 24).describe('The server starts an in-band ML-KEM-1024 rekey after sending this many frames under one key.'),
+    })
+    .prefault({})
+    .describe('QSSH listener settings.'),
   logLevel: logLevel.default('info').describe('Log level.'),
   devSecrets: z.boolean().default(true).describe('Generate a development master key, admin token and registry under `<dataDir>/dev` when none are configured (fs store only).'),
 });
@@ -86,6 +99,10 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_RETENTION_MAX_AGE_MS', path: ['retention', 'maxAgeMs'], kind: 'int' },
   { name: 'CAIRN_RETENTION_GRACE_MS', path: ['retention', 'graceMs'], kind: 'int' },
   { name: 'CAIRN_RETENTION_SCHEDULE', path: ['retention', 'schedule'], kind: 'string' },
+  { name: 'CAIRN_QSSH_ENABLED', path: ['qssh', 'enabled'], kind: 'bool' },
+  { name: 'CAIRN_QSSH_HOST', path: ['qssh', 'host'], kind: 'string' },
+  { name: 'CAIRN_QSSH_PORT', path: ['qssh', 'port'], kind: 'int' },
+  { name: 'CAIRN_QSSH_READER_KEYS', path: ['qssh', 'readerKeys'], kind: 'list' },
   { name: 'CAIRN_LOG_LEVEL', path: ['logLevel'], kind: 'string' },
   { name: 'CAIRN_DEV_SECRETS', path: ['devSecrets'], kind: 'bool' },
 ];

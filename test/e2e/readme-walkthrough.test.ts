@@ -31,7 +31,7 @@ const minio = useMinio();
 
 async function runWalkthrough(env: NodeJS.ProcessEnv): Promise<void> {
     const dir = await tempDir();
-    const server = spawn(process.execPath, [CAIRN_BIN, 'serve', '--port', '0', '--data', join(dir, 'data')], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(process.execPath, [CAIRN_BIN, 'serve', '--port', '0', '--data', join(dir, 'data')], { cwd: dir, env: { ...process.env, CAIRN_QSSH_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     stops.push(() => server.kill());
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';

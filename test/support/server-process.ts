@@ -19,12 +19,15 @@ export interface ServerProcessOptions {
   masterKey?: string;
   orphanGraceMs?: number;
   logLevel?: string;
+  /** QSSH listener settings (port 0 unless given). */
+  qssh?: Record<string, unknown>;
 }
 
 /** The raw configuration object for these options. */
 export function serverConfig(options: ServerProcessOptions): Record<string, unknown> {
   return {
     port: 0,
+    qssh: { port: 0, ...options.qssh },
     dataDir: options.dataDir,
     store: options.minio ? 's3' : 'fs',
     ...(options.minio ? { s3: { endpoint: options.minio.endpoint, bucket: options.minio.bucket, region: 'us-east-1', accessKeyId: options.minio.accessKeyId, secretAccessKey: options.minio.secretAccessKey, forcePathStyle: true, maxAttempts: 2 } } : {}),
@@ -39,6 +42,8 @@ export function serverConfig(options: ServerProcessOptions): Record<string, unkn
 /** A `cairn serve` child process. */
 export interface ServerProcess {
   readonly url: string;
+  /** The QSSH listener's port (when enabled). */
+  readonly qsshPort?: number;
   readonly child: ChildProcess;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -51,17 +56,19 @@ export async function spawnServer(options: ServerProcessOptions): Promise<Server
   const child = spawn(process.execPath, [CAIRN_BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
+  const { url, qsshPort } = await new Promise<{ url: string; qsshPort?: number }>((resolve, reject) => {
     let out = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      const match = /serving on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
+      const match = /serving on (http:\/\/[^\s)]+)[^\n]*\n/.exec(out);
+      const qssh = /qssh on \S+:(\d+)/.exec(match?.[0] ?? '');
+      if (match?.[1]) resolve({ url: match[1], ...(qssh?.[1] ? { qsshPort: Number(qssh[1]) } : {}) });
     });
     child.once('exit', (code) => reject(new Error(`cairn serve exited with ${code}: ${stderr}`)));
   });
   return {
     url,
+    ...(qsshPort === undefined ? {} : { qsshPort }),
     child,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -22,6 +22,8 @@ export interface TestServerOptions {
   orphanGraceMs?: number;
   /** Registry to seed (default: the test registry, alice/bob/carol weight 1). */
   registry?: Registry;
+  /** QSSH listener settings (port 0 unless given). */
+  qssh?: Record<string, unknown>;
 }
 
 async function withRegistry(options: TestServerOptions): Promise<TestServerOptions & { registryFile: string }> {

@@ -16,7 +16,8 @@ import { decodeAttestation, encodeAttestation, parseDigest, type Attestation } f
 import type { Archive } from '../../archive/service/archive.ts';
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { contentEtag, filePrefix, manifest } from '../manifest.ts';
+import { contentEtag, manifest } from '../manifest.ts';
+import { openImageFile } from '../../archive/service/image-file.ts';
 import { serveRepresentation } from '../representation.ts';
 import { respond } from '../respond.ts';
 
@@ -24,13 +25,6 @@ function declaredLength(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
   if (!/^\d{1,16}$/.test(header)) throw new CairnError('INVALID_ARGUMENT', 'invalid Content-Length');
   return Number(header);
-}
-
-async function* fileBytes(prefix: Uint8Array, content: (start: number, end: number) => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>, size: number, start: number, end: number): AsyncGenerator<Uint8Array> {
-  if (start < prefix.length) yield prefix.subarray(start, Math.min(end + 1, prefix.length));
-  const contentStart = Math.max(0, start - prefix.length);
-  const contentEnd = end - prefix.length;
-  if (contentEnd >= contentStart && size > 0) yield* await content(contentStart, contentEnd);
 }
 
 /**
@@ -110,14 +104,13 @@ export function imageRoutes(archive: Archive, logger: Logger): Hono {
 
   app.get('/:digest/file', async (c) => {
     const entry = archive.image(parseDigest(c.req.param('digest')));
-    const { prefix, etag } = await filePrefix(archive, entry);
-    const size = entry.record.size;
+    const file = await openImageFile(archive, entry);
     return serveRepresentation(c, {
-      size: prefix.length + size,
-      etag,
+      size: file.size,
+      etag: file.etag,
       contentType: 'application/vnd.cairn.image',
-      read: (start, end) => Promise.resolve(fileBytes(prefix, async (s, e) => (await archive.content(entry, s, e)).body, size, start, end)),
-      headers: { 'x-cairn-digest': entry.record.digest, 'x-cairn-header-bytes': String(prefix.length), 'content-disposition': `attachment; filename="${entry.record.chain}-${entry.record.height}-${entry.record.digest.slice(9, 25)}.cimg"` },
+      read: (start, end) => Promise.resolve(file.read(start, end)),
+      headers: { 'x-cairn-digest': entry.record.digest, 'x-cairn-header-bytes': String(file.prefix.length), 'content-disposition': `attachment; filename="${entry.record.chain}-${entry.record.height}-${entry.record.digest.slice(9, 25)}.cimg"` },
     }, logger);
   });
 

@@ -1,7 +1,11 @@
-/** `cairn push | pull | ls`: talk to a Cairn server over HTTP. */
-import type { Command } from 'commander';
+/** `cairn push | pull | ls`: talk to a Cairn server over HTTP (and pull over QSSH). */
+import { Option, type Command } from 'commander';
 import { withServerOptions } from '../server-options.ts';
-import { loadTrust, parseDigest, type Digest } from '../../archive/index.ts';
+import { loadTrust, parseDigest, type Digest, type VerificationReport } from '../../archive/index.ts';
+import { pullImageQssh } from '../../client/qssh-pull.ts';
+import { connectQssh, readQsshIdentity } from '../../qssh/client.ts';
+import type { SupportedKex } from '../../qssh/kex.ts';
+import { progressBar } from '../progress.ts';
 import { connection, getJson, pullImage, pushImage, type ServerOptions } from '../../client/index.ts';
 import { CairnError } from '../../errors.ts';
 import { collect, parseUint } from '../parse.ts';
@@ -17,6 +21,23 @@ interface Summary {
   final: boolean;
   storedAt: number;
 }
+
+interface PullCliOptions extends ServerOptions {
+  chain?: string;
+  final?: boolean;
+  digest?: string;
+  path?: string;
+  out: string;
+  trust?: string[];
+  qssh?: string;
+  identity?: string;
+  knownHosts?: string;
+  strictHostKey?: boolean;
+  kex: keyof typeof KEX_NAMES;
+  json?: boolean;
+}
+
+const KEX_NAMES: Record<'mlkem1024' | 'mlkem768' | 'hybrid', SupportedKex> = { mlkem1024: 'MlKem1024', mlkem768: 'MlKem768', hybrid: 'HybridX25519MlKem768' };
 
 /** Registers push, pull and ls. */
 export function registerClientCommands(program: Command): void {
@@ -37,27 +58,65 @@ export function registerClientCommands(program: Command): void {
   withServerOptions(
     program
       .command('pull')
-      .description('download an image (resuming a partial one) and verify it')
+      .description('download an image (resuming a partial one) and verify it, over HTTP or QSSH')
       .option('--chain <id>', 'pull the latest image of this chain')
       .option('--final', 'with --chain: the latest final image')
       .option('--digest <digest>', 'pull this image')
+      .option('--path <remote>', 'with --qssh: this path of the SFTP tree (e.g. /devnet/latest-final)')
       .requiredOption('--out <file>', 'where to write the image file')
       .option('--trust <file>', 'verify signatures against this public key or registry file (repeatable)', collect)
+      .option('--qssh <host:port>', 'pull over QSSH from this listener instead of HTTP')
+      .option('--identity <file>', 'with --qssh: qssh Falcon-512 private key (default ~/.qssh/id_qssh; its .pub beside it)')
+      .option('--known-hosts <file>', 'with --qssh: pinned server identities (default ~/.cairn/known_hosts or CAIRN_KNOWN_HOSTS)')
+      .option('--strict-host-key', 'with --qssh: refuse a server not yet in known-hosts instead of pinning it')
+      .addOption(new Option('--kex <algorithm>', 'with --qssh: preferred key exchange').choices(['mlkem1024', 'mlkem768', 'hybrid']).default('mlkem1024'))
       .option('--json', 'print the result as JSON'),
-  ).action(async (options: ServerOptions & { chain?: string; final?: boolean; digest?: string; out: string; trust?: string[]; json?: boolean }) => {
-    const conn = await connection(options);
-    if (Boolean(options.chain) === Boolean(options.digest)) throw new CairnError('INVALID_ARGUMENT', 'give exactly one of --chain and --digest');
-    const digest: Digest = options.digest
-      ? parseDigest(options.digest)
-      : parseDigest((await getJson<{ digest: string }>(conn, `/v1/chains/${encodeURIComponent(options.chain as string)}/latest${options.final ? '?final=true' : ''}`)).digest);
+  ).action(async (options: PullCliOptions) => {
+    const chosen = [options.chain, options.digest, options.path].filter(Boolean).length;
+    if (chosen !== 1) throw new CairnError('INVALID_ARGUMENT', 'give exactly one of --chain, --digest and --path');
+    if (options.path && !options.qssh) throw new CairnError('INVALID_ARGUMENT', '--path needs --qssh');
     const trust = options.trust ? await loadTrust(options.trust) : undefined;
     const started = Date.now();
-    const result = await pullImage({ conn, digest, out: options.out, ...(trust ? { trust } : {}) });
+    const bar = options.json ? undefined : progressBar('pull');
+    const onProgress = bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {};
+    let digest: string;
+    let result: { out: string; bytes: number; resumedFrom: number; report?: VerificationReport };
+    let via: string;
+    if (options.qssh) {
+      const path = options.path ?? (options.digest ? `/images/${parseDigest(options.digest).slice('sha3-256:'.length)}.cimg` : `/${options.chain as string}/${options.final ? 'latest-final' : 'latest'}`);
+      const client = await connectQssh({
+        target: options.qssh,
+        identity: await readQsshIdentity(options.identity),
+        kex: KEX_NAMES[options.kex],
+        ...(options.knownHosts ? { knownHostsPath: options.knownHosts } : {}),
+        strictHostKey: options.strictHostKey ?? false,
+        onHostKey: (key, check) => {
+          if (check === 'pinned') process.stderr.write(`cairn: pinned the identity of ${options.qssh as string} (${key.algorithm} ${key.fingerprint}) in known-hosts\n`);
+        },
+      });
+      try {
+        const pulled = await pullImageQssh({ sftp: client.sftp, path, out: options.out, ...(trust ? { trust } : {}), ...onProgress });
+        digest = pulled.header.digest;
+        result = pulled;
+        via = `qssh ${options.qssh}${path} (${client.kex}, server ${client.serverKey.fingerprint.slice(0, 25)}…)`;
+      } finally {
+        client.close();
+      }
+    } else {
+      const conn = await connection(options);
+      digest = options.digest
+        ? parseDigest(options.digest)
+        : parseDigest((await getJson<{ digest: string }>(conn, `/v1/chains/${encodeURIComponent(options.chain as string)}/latest${options.final ? '?final=true' : ''}`)).digest);
+      result = await pullImage({ conn, digest: digest as Digest, out: options.out, ...(trust ? { trust } : {}), ...onProgress });
+      via = `http ${options.server}`;
+    }
+    bar?.finish();
     const seconds = (Date.now() - started) / 1000;
-    if (options.json) return printJson({ digest, out: result.out, bytes: result.bytes, resumedFrom: result.resumedFrom, verified: trust ? 'signatures, digest and size' : 'digest and size', quorum: result.report?.quorum ?? null });
+    if (options.json) return printJson({ digest, out: result.out, bytes: result.bytes, resumedFrom: result.resumedFrom, via, verified: trust ? 'signatures, digest and size' : 'digest and size', quorum: result.report?.quorum ?? null });
     printFields([
       ['digest', digest],
       ['file', `${result.out} (${result.bytes} bytes${result.resumedFrom ? `, resumed at ${result.resumedFrom}` : ''})`],
+      ['via', via],
       ['verified', trust ? 'signatures, digest and size' : 'digest and size (no --trust: signatures not checked)'],
       ...(result.report?.quorum ? ([['quorum', `${result.report.quorum.attestedWeight}/${result.report.quorum.totalWeight} ${result.report.quorum.final ? 'FINAL' : 'not final'}`]] as Array<[string, string]>) : []),
       ['time', `${seconds.toFixed(1)} s`],

@@ -10,6 +10,7 @@ interface ServeOptions {
   port?: string;
   host?: string;
   data?: string;
+  qsshPort?: string;
 }
 
 /** Registers `serve`. */
@@ -21,14 +22,15 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'HTTP port (overrides config and CAIRN_PORT)')
     .option('--host <address>', 'listen address')
     .option('--data <dir>', 'data directory for the fs store and development secrets')
+    .option('--qssh-port <n>', 'QSSH port (overrides config and CAIRN_QSSH_PORT)')
     .action(async (options: ServeOptions) => {
       const config = await loadConfig({
         ...(options.config ? { file: options.config } : {}),
-        overrides: { port: options.port === undefined ? undefined : parseUint('port', options.port), host: options.host, dataDir: options.data },
+        overrides: { port: options.port === undefined ? undefined : parseUint('port', options.port), host: options.host, dataDir: options.data, 'qssh.port': options.qsshPort === undefined ? undefined : parseUint('qssh-port', options.qsshPort) },
       });
       const logger = createLogger({ level: config.logLevel, base: { service: 'cairn' } });
       const server = await startServer(config, logger);
-      process.stdout.write(`cairn: serving on ${server.url} (store: ${server.archive.store.driver}, ${server.archive.index.size} images)\n`);
+      process.stdout.write(`cairn: serving on ${server.url} (store: ${server.archive.store.driver}, ${server.archive.index.size} images)${server.qsshPort === undefined ? '' : `; qssh on ${config.qssh.host}:${server.qsshPort}`}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info('shutting down', { signal });

@@ -1,0 +1,45 @@
+/**
+ * The served image file: the self-contained image with every attestation the archive holds
+ * now — preamble + header (re-encoded with the current attestations) + the stored content,
+ * decrypted as it streams. HTTP `/file` and the QSSH/SFTP view both serve it through here.
+ */
+import { createHash } from 'node:crypto';
+import { encodeImagePrefix } from '../image/image-writer.ts';
+import type { ImageHeader } from '../image/format.ts';
+import type { Archive } from './archive.ts';
+import type { IndexedImage } from './image-index.ts';
+
+/** A snapshot of an image file: its prefix is fixed when opened, so reads stay consistent. */
+export interface ImageFile {
+  readonly entry: IndexedImage;
+  readonly header: ImageHeader;
+  /** Preamble and header bytes. */
+  readonly prefix: Uint8Array;
+  /** Strong ETag of this representation (digest + hash of the prefix), quoted. */
+  readonly etag: string;
+  /** Total file size. */
+  readonly size: number;
+  /** Bytes [start, end] (inclusive) of the file. */
+  read(start: number, end: number): AsyncIterable<Uint8Array>;
+}
+
+/** Opens the current image file of `entry`. */
+export async function openImageFile(archive: Archive, entry: IndexedImage): Promise<ImageFile> {
+  const header = await archive.header(entry);
+  const prefix = encodeImagePrefix(header);
+  const tag = createHash('sha3-256').update(prefix).digest('hex').slice(0, 16);
+  const contentSize = entry.record.size;
+  return {
+    entry,
+    header,
+    prefix,
+    etag: `"${entry.record.digest.slice(9)}-${tag}"`,
+    size: prefix.length + contentSize,
+    async *read(start, end) {
+      if (start < prefix.length) yield prefix.subarray(start, Math.min(end + 1, prefix.length));
+      const contentStart = Math.max(0, start - prefix.length);
+      const contentEnd = end - prefix.length;
+      if (contentEnd >= contentStart && contentSize > 0) yield* (await archive.content(entry, contentStart, contentEnd)).body;
+    },
+  };
+}
