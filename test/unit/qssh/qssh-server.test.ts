@@ -82,7 +82,7 @@ describe('QSSH server', () => {
   beforeAll(async () => {
     const raw = await openRawSession(server.port, identity);
     bystander = await SftpClient.open(raw.conn);
-    bystanderClose = raw.close;
+    bystanderClose = () => raw.close();
   });
 
   afterAll(async () => {
