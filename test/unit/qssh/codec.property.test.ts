@@ -152,14 +152,14 @@ const request: fc.Arbitrary<SftpRequest> = fc.oneof(
   fc.record({ type: fc.constantFrom('setstat', 'mkdir'), id, path, attrs }),
   fc.record({ type: fc.constant('fsetstat'), id, handle: path, attrs }),
   fc.record({ type: fc.constantFrom('rename', 'symlink'), id, path, target: path }),
-) as fc.Arbitrary<SftpRequest>;
+);
 const response: fc.Arbitrary<SftpResponse> = fc.oneof(
   fc.record({ type: fc.constant('status'), id, code: fc.integer({ min: 0, max: 8 }), message: text }),
   fc.record({ type: fc.constant('handle'), id, handle: path }),
   fc.record({ type: fc.constant('data'), id, data: bytes }),
   fc.record({ type: fc.constant('name'), id, entries: fc.array(fc.record({ filename: path, longname: text, attrs }), { maxLength: 4 }) }),
   fc.record({ type: fc.constant('attrs'), id, attrs }),
-) as fc.Arbitrary<SftpResponse>;
+);
 
 describe('SFTP v3 packets', () => {
   it('round-trips requests and responses', () => {
