@@ -6,13 +6,11 @@
  * renamed to `<out>` only when digest and size check out. Content that fails is removed; a
  * transfer cut short leaves `<out>.part` for the next attempt; nothing is written to `<out>`.
  */
-import { createReadStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
-import { ContentHasher, FILE_CHUNK_BYTES, readImageHeader, verifyAttestations, type Trust, type VerificationReport, type Digest, type ImageHeader } from '../archive/index.ts';
-import { OffThreadHasher } from '../archive/hashing/off-thread-hasher.ts';
-import { PREAMBLE_BYTES } from '../archive/image/format.ts';
+import type { Digest, Trust, VerificationReport } from '../archive/index.ts';
 import { request, streamRequest } from './http-client.ts';
+import { completePartial, partialImage, startPartial } from './partial-image.ts';
 
 /** What to pull. */
 export interface PullOptions {
@@ -36,63 +34,6 @@ export interface PullResult {
   readonly report?: VerificationReport;
 }
 
-export async function partialPrefixLength(part: string): Promise<{ size: number; prefix: number } | undefined> {
-  let handle;
-  try {
-    handle = await open(part, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const size = (await handle.stat()).size;
-    if (size < PREAMBLE_BYTES) return undefined;
-    const preamble = Buffer.alloc(PREAMBLE_BYTES);
-    await handle.read(preamble, 0, PREAMBLE_BYTES, 0);
-    const prefix = PREAMBLE_BYTES + preamble.readUInt32BE(10);
-    return size >= prefix ? { size, prefix } : undefined;
-  } finally {
-    await handle.close();
-  }
-}
-
-async function appendBody(path: string, body: AsyncIterable<Buffer>, position: number, onChunk: (chunk: Buffer) => Promise<void> | void): Promise<number> {
-  const handle = await open(path, position === 0 ? 'w' : 'r+');
-  let at = position;
-  try {
-    for await (const chunk of body) {
-      await handle.write(chunk, 0, chunk.length, at);
-      at += chunk.length;
-      await onChunk(chunk);
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return at;
-}
-
-/** A partial download of `digest` left by an earlier attempt: its size, header length and header. */
-export async function partialImage(part: string, digest: Digest): Promise<{ size: number; prefix: number; header: ImageHeader } | undefined> {
-  const lengths = await partialPrefixLength(part);
-  if (!lengths) return undefined;
-  try {
-    const { header } = await readImageHeader(createReadStream(part, { end: lengths.prefix - 1 }));
-    return header.digest === digest ? { ...lengths, header } : undefined;
-  } catch {
-    return undefined; // not a usable partial: start again
-  }
-}
-
-/** A SHA3-256 that runs off the main thread for large content. */
-export function contentHasher(size: number): { update(chunk: Uint8Array): Promise<void> | void; finish(): Promise<Digest>; close(): Promise<void> } {
-  if (size >= 8 * 1024 * 1024) {
-    const hasher = new OffThreadHasher();
-    return { update: (c) => hasher.update(c), finish: async () => (await hasher.digest()).digest, close: () => hasher.close() };
-  }
-  const hasher = new ContentHasher();
-  return { update: (c) => hasher.update(c), finish: () => Promise.resolve(hasher.digest()), close: () => Promise.resolve() };
-}
-
 /**
  * Downloads (or resumes) an image into `out` and verifies it: the content is hashed as it
  * arrives (bytes kept from an earlier attempt are hashed from disk first), the header's
@@ -109,43 +50,18 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     await rm(part, { force: true });
     const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...signal })).json()) as { file: { headerBytes: number } };
     const prefixResponse = await streamRequest(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${manifest.file.headerBytes - 1}` }, ...signal });
-    const written = await appendBody(part, prefixResponse, 0, () => undefined);
-    const { header } = await readImageHeader(createReadStream(part, { end: written - 1 }));
-    if (header.digest !== digest) throw new CairnError('DIGEST_MISMATCH', 'the server sent the header of another image');
-    partial = { size: written, prefix: written, header };
-  }
-  const { header } = partial;
-  // Signatures first, before spending time on content.
-  const report = options.trust ? verifyAttestations(header, options.trust) : undefined;
-  const total = partial.prefix + header.size;
-  const hasher = contentHasher(header.size);
-  try {
-    let done = partial.prefix;
-    if (partial.size > partial.prefix) {
-      for await (const chunk of createReadStream(part, { start: partial.prefix, end: partial.size - 1, highWaterMark: FILE_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
-        await hasher.update(chunk);
-        done += chunk.length;
-      }
-    }
-    options.onProgress?.(done, total);
-    if (done - partial.prefix < header.size) {
-      const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${done - partial.prefix}-`, 'if-range': `"${hex}"` }, ...signal });
-      if (response.statusCode !== 206 && done !== partial.prefix) throw new CairnError('STORE_ERROR', 'the server ignored the resume range; delete the .part file and pull again');
-      await appendBody(part, response, done, async (chunk) => {
-        await hasher.update(chunk);
-        done += chunk.length;
-        options.onProgress?.(done, total);
-      });
-    }
-    if (done !== total) throw new CairnError('STORE_UNAVAILABLE', 'the download ended early; run the pull again to resume');
-    const actual = await hasher.finish();
-    if (actual !== digest) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of prefixResponse as AsyncIterable<Buffer>) chunks.push(chunk);
+    partial = await startPartial(part, Buffer.concat(chunks));
+    if (partial.header.digest !== digest) {
       await rm(part, { force: true });
-      throw new CairnError('DIGEST_MISMATCH', 'the downloaded content does not match its digest', { details: { expected: digest, actual } });
+      throw new CairnError('DIGEST_MISMATCH', 'the server sent the header of another image');
     }
-  } finally {
-    await hasher.close();
   }
-  await rename(part, out);
-  return { out, bytes: total, resumedFrom, ...(report ? { report } : {}) };
+  const result = await completePartial(part, out, partial, async (contentOffset, sink) => {
+    const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${contentOffset}-`, 'if-range': `"${hex}"` }, ...signal });
+    if (response.statusCode !== 206 && contentOffset !== 0) throw new CairnError('STORE_ERROR', 'the server ignored the resume range; delete the .part file and pull again');
+    for await (const chunk of response as AsyncIterable<Buffer>) await sink(chunk);
+  }, { ...(options.trust ? { trust: options.trust } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  return { out, bytes: result.bytes, resumedFrom, ...(result.report ? { report: result.report } : {}) };
 }

@@ -8,13 +8,11 @@
  * file at the offset after the server's current header — provided the server's file is the
  * same image (same digest); otherwise the pull starts over.
  */
-import { createReadStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
-import { FILE_CHUNK_BYTES, readImageHeader, verifyAttestations, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
+import type { ImageHeader, Trust, VerificationReport } from '../archive/index.ts';
 import { PREAMBLE_BYTES } from '../archive/image/format.ts';
 import type { SftpClient } from '../qssh/sftp/sftp-client.ts';
-import { contentHasher, partialImage } from './pull.ts';
+import { completePartial, headerOfPrefix, partialImage, startPartial } from './partial-image.ts';
 
 /** What to pull over an open SFTP session. */
 export interface QsshPullOptions {
@@ -102,59 +100,19 @@ export async function pullImageQssh(options: QsshPullOptions): Promise<QsshPullR
     const remotePrefix = PREAMBLE_BYTES + preamble.readUInt32BE(10);
     if (remotePrefix > remoteSize) throw new CairnError('IMAGE_TRUNCATED', 'the served file is shorter than its header');
     const prefixBytes = Buffer.concat([preamble, await readExact(sftp, handle, PREAMBLE_BYTES, remotePrefix - PREAMBLE_BYTES)]);
-    const { header: remoteHeader } = await readImageHeader((async function* () {
-      yield prefixBytes;
-    })());
+    const remoteHeader = await headerOfPrefix(prefixBytes);
     if (remotePrefix + remoteHeader.size !== remoteSize) throw new CairnError('SIZE_MISMATCH', `the served file is ${remoteSize} bytes, its header declares ${remotePrefix + remoteHeader.size}`);
 
-    let partial = await partialImage(part, remoteHeader.digest);
-    const resumedFrom = partial?.size ?? 0;
-    if (!partial) {
-      const fh = await open(part, 'w');
-      try {
-        await fh.write(prefixBytes, 0, prefixBytes.length, 0);
-      } finally {
-        await fh.close();
-      }
-      partial = { size: prefixBytes.length, prefix: prefixBytes.length, header: remoteHeader };
-    }
-    const { header } = partial;
-    const report = options.trust ? verifyAttestations(header, options.trust) : undefined;
-    const total = partial.prefix + header.size;
-    const hasher = contentHasher(header.size);
-    try {
-      let done = partial.prefix;
-      if (partial.size > partial.prefix) {
-        for await (const chunk of createReadStream(part, { start: partial.prefix, end: partial.size - 1, highWaterMark: FILE_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
-          await hasher.update(chunk);
-          done += chunk.length;
-        }
-      }
-      options.onProgress?.(done, total);
-      const fh = await open(part, 'r+');
-      try {
-        const contentDone = done - partial.prefix;
-        await pipelinedRead(sftp, handle, remotePrefix + contentDone, remoteSize, { readBytes, inFlight }, async (data) => {
-          await fh.write(data, 0, data.length, done);
-          await hasher.update(data);
-          done += data.length;
-          options.onProgress?.(done, total);
-        });
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      if (done !== total) throw new CairnError('STORE_UNAVAILABLE', 'the download ended early; run the pull again to resume');
-      const actual = await hasher.finish();
-      if (actual !== header.digest) {
-        await rm(part, { force: true });
-        throw new CairnError('DIGEST_MISMATCH', 'the downloaded content does not match its digest', { details: { expected: header.digest, actual } });
-      }
-    } finally {
-      await hasher.close();
-    }
-    await rename(part, out);
-    return { out, header, bytes: total, resumedFrom, ...(report ? { report } : {}) };
+    const existing = await partialImage(part, remoteHeader.digest);
+    const partial = existing ?? (await startPartial(part, prefixBytes));
+    const result = await completePartial(
+      part,
+      out,
+      partial,
+      (contentOffset, sink) => pipelinedRead(sftp, handle, remotePrefix + contentOffset, remoteSize, { readBytes, inFlight }, sink),
+      { ...(options.trust ? { trust: options.trust } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
+    );
+    return { out, header: partial.header, bytes: result.bytes, resumedFrom: existing?.size ?? 0, ...(result.report ? { report: result.report } : {}) };
   } finally {
     await sftp.close(handle).catch(() => undefined);
   }
