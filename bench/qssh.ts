@@ -9,12 +9,13 @@
  * - QSSH with Cairn's client: SFTP READs of 256 KiB, 16 in flight, written to a file and
  *   verified (the same work as `cairn pull` over HTTP);
  * - the unmodified `qscp` (one 32 KiB READ in flight; it keeps the whole file in memory);
+ * - the server's peak RSS (VmHWM) after the push and after the QSSH pull (measured first);
  * - the handshake (TCP connect to authenticated session, Falcon-512 client signature and
  *   Cairn's ML-DSA-65 identity proof included), median and p90 of N, per key exchange.
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ import { clientHandshake } from '../src/qssh/client-handshake.ts';
 import { QsshConnection } from '../src/qssh/connection.ts';
 import { SUPPORTED_KEX } from '../src/qssh/kex.ts';
 import { spawnServer } from '../test/support/server-process.ts';
-import { median, printTable, writeContentFile } from './support.ts';
+import { median, mib, printTable, writeContentFile } from './support.ts';
 
 const { values } = parseArgs({ options: { 'size-gib': { type: 'string', default: '1' }, handshakes: { type: 'string', default: '50' } } });
 const sizeGiB = Number(values['size-gib']);
@@ -39,6 +40,11 @@ const handshakes = Number(values.handshakes);
 const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-qssh-'));
 const minio = await startMinio();
 const qscpBin = join(qsshBinDir(), 'qscp');
+
+async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now();
@@ -77,10 +83,8 @@ try {
     const port = server.qsshPort!;
     const out = (name: string): string => join(dir, name);
 
-    const get = await timed(async () => pipeline(await streamRequest({ base: server.url }, `/v1/images/${header.digest}/file`), createWriteStream(out('get.cimg'))));
-    await rm(out('get.cimg'));
-    const httpPull = await timed(() => pullImage({ conn: { base: server.url }, digest: header.digest, out: out('http.cimg') }));
-    await rm(out('http.cimg'));
+    // QSSH first, so the server's peak RSS read right after it belongs to QSSH (VmHWM only grows).
+    const rssBefore = await peakRss(server.child.pid!);
     const qsshPull = await timed(async () => {
       const client = await connectQssh({ target: `127.0.0.1:${port}`, identity, knownHostsPath: join(dir, 'known_hosts') });
       try {
@@ -90,11 +94,16 @@ try {
       }
     });
     await rm(out('qssh.cimg'));
+    const rssQssh = await peakRss(server.child.pid!);
+    const get = await timed(async () => pipeline(await streamRequest({ base: server.url }, `/v1/images/${header.digest}/file`), createWriteStream(out('get.cimg'))));
+    await rm(out('get.cimg'));
+    const httpPull = await timed(() => pullImage({ conn: { base: server.url }, digest: header.digest, out: out('http.cimg') }));
+    await rm(out('http.cimg'));
     const qscp = await timed(() => run(qscpBin, ['-P', String(port), `bench@127.0.0.1:/bench/latest`, out('qscp.cimg')], { HOME: home }));
     const qscpOk = (await stat(out('qscp.cimg'))).size === fileBytes;
     await rm(out('qscp.cimg'));
 
-    console.log(`\n### ${sizeGiB} GiB image from one cairn serve on MinIO (file ${fileBytes} bytes)\n`);
+    console.log(`\n### ${sizeGiB} GiB image from one cairn serve on MinIO (file ${fileBytes} bytes); server peak RSS ${mib(rssBefore)} after the push, ${mib(rssQssh)} after the QSSH pull\n`);
     printTable(
       ['transfer', 'seconds', 'MiB/s', 'ratio to HTTP pull'],
       [
