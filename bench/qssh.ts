@@ -9,7 +9,7 @@
  * - QSSH with Cairn's client: SFTP READs of 256 KiB, 16 in flight, written to a file and
  *   verified (the same work as `cairn pull` over HTTP);
  * - the unmodified `qscp` (one 32 KiB READ in flight; it keeps the whole file in memory);
- * - the server's peak RSS (VmHWM) after the push and after the QSSH pull (measured first);
+ * - the serving process's peak RSS (VmHWM) at start and after the QSSH pull (run first);
  * - the handshake (TCP connect to authenticated session, Falcon-512 client signature and
  *   Cairn's ML-DSA-65 identity proof included), median and p90 of N, per key exchange.
  */
@@ -76,14 +76,21 @@ try {
   const fileBytes = (await stat(image)).size;
   const mibps = (ms: number): string => (fileBytes / 1024 ** 2 / (ms / 1000)).toFixed(0);
 
-  const server = await spawnServer({ dataDir: join(dir, 'server'), minio, masterKey: generateMasterKeyEntry('bench'), registryFile, orphanGraceMs: 600_000 });
+  const serverOptions = { dataDir: join(dir, 'server'), minio, masterKey: generateMasterKeyEntry('bench'), registryFile, orphanGraceMs: 600_000 };
+  const pusher = await spawnServer(serverOptions);
   try {
-    await pushImage({ base: server.url }, image);
-    await rm(image);
+    await pushImage({ base: pusher.url }, image);
+  } finally {
+    await pusher.kill();
+  }
+  await rm(image);
+  // A fresh server for the pulls, so its peak RSS is the pulls' own.
+  const server = await spawnServer(serverOptions);
+  try {
     const port = server.qsshPort!;
     const out = (name: string): string => join(dir, name);
 
-    // QSSH first, so the server's peak RSS read right after it belongs to QSSH (VmHWM only grows).
+    // QSSH first, so the peak RSS read right after it belongs to QSSH (VmHWM only grows).
     const rssBefore = await peakRss(server.child.pid!);
     const qsshPull = await timed(async () => {
       const client = await connectQssh({ target: `127.0.0.1:${port}`, identity, knownHostsPath: join(dir, 'known_hosts') });
@@ -103,7 +110,7 @@ try {
     const qscpOk = (await stat(out('qscp.cimg'))).size === fileBytes;
     await rm(out('qscp.cimg'));
 
-    console.log(`\n### ${sizeGiB} GiB image from one cairn serve on MinIO (file ${fileBytes} bytes); server peak RSS ${mib(rssBefore)} after the push, ${mib(rssQssh)} after the QSSH pull\n`);
+    console.log(`\n### ${sizeGiB} GiB image from one cairn serve on MinIO (file ${fileBytes} bytes); server peak RSS ${mib(rssBefore)} at start, ${mib(rssQssh)} after the QSSH pull\n`);
     printTable(
       ['transfer', 'seconds', 'MiB/s', 'ratio to HTTP pull'],
       [
