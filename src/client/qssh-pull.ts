@@ -21,9 +21,9 @@ export interface QsshPullOptions {
   readonly path: string;
   readonly out: string;
   readonly trust?: Trust;
-  /** READ size (default 256 KiB, the server's maximum). */
+  /** READ size (default 512 KiB, Cairn's server's maximum; a server answering less is followed). */
   readonly readBytes?: number;
-  /** READs in flight (default 16). */
+  /** READs in flight (default 8). */
   readonly inFlight?: number;
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -90,8 +90,8 @@ async function pipelinedRead(sftp: SftpClient, handle: string, from: number, to:
 export async function pullImageQssh(options: QsshPullOptions): Promise<QsshPullResult> {
   const { sftp, out } = options;
   const part = `${out}.part`;
-  const readBytes = options.readBytes ?? 256 * 1024;
-  const inFlight = options.inFlight ?? 16;
+  const readBytes = options.readBytes ?? 512 * 1024;
+  const inFlight = options.inFlight ?? 8;
   const handle = await sftp.openRead(options.path);
   try {
     const remoteSize = (await sftp.fstat(handle)).size;

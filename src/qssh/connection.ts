@@ -178,9 +178,10 @@ export class QsshConnection {
     const recv = this.#recv!;
     const decipher = createDecipheriv('aes-256-gcm', recv.key, frame.subarray(0, 12));
     decipher.setAuthTag(frame.subarray(frame.length - 16));
-    let plain: Buffer;
+    // GCM's final() only checks the tag (it returns no bytes), so update()'s output is the plaintext.
+    const plain = decipher.update(frame.subarray(12, frame.length - 16));
     try {
-      plain = Buffer.concat([decipher.update(frame.subarray(12, frame.length - 16)), decipher.final()]);
+      decipher.final();
     } catch (error) {
       throw protocolError('frame failed authentication (bad tag, wrong key or corrupted bytes)', error);
     }

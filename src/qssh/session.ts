@@ -13,7 +13,7 @@ import { PacketReader } from './sftp/packets.ts';
 import { MAX_READ_BYTES, SftpServer } from './sftp/sftp-server.ts';
 
 const MAX_CHANNELS = 4;
-/** Largest SFTP request packet accepted (a WRITE of 256 KiB plus its fields; writes are refused anyway). */
+/** Largest SFTP request packet accepted (a WRITE as large as the largest READ, plus its fields; writes are refused anyway). */
 const MAX_SFTP_PACKET = MAX_READ_BYTES + 1024;
 
 interface Channel {

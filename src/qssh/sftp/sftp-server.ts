@@ -19,8 +19,8 @@ import { forEachLimited } from '../../archive/concurrency.ts';
 import { FX, PFLAG, SFTP_VERSION, dataPacketHead, decodeRequest, encodeResponse, type Attrs, type NameEntry, type SftpRequest, type SftpResponse } from './packets.ts';
 import { listDirectory, normalizePath, resolvePath, type DirEntry } from './virtual-tree.ts';
 
-/** Largest READ answered in one DATA packet (qscp asks for 32 KiB; Cairn's client for more). */
-export const MAX_READ_BYTES = 256 * 1024;
+/** Largest READ answered in one DATA packet (qscp asks for 32 KiB; Cairn's client for 512 KiB). */
+export const MAX_READ_BYTES = 512 * 1024;
 const MAX_HANDLES = 64;
 const NAMES_PER_READDIR = 100;
 const FILE_MODE = 0o100444;
