@@ -13,6 +13,7 @@ import { errorResponse } from './error-handler.ts';
 import { adminRoutes, type RetentionSettings } from './routes/admin.ts';
 import { chainRoutes } from './routes/chains.ts';
 import { imageRoutes } from './routes/images.ts';
+import { uiRoutes } from './ui/ui-routes.ts';
 
 /** What the API needs. */
 export interface AppOptions {
@@ -48,6 +49,8 @@ export function createApp(options: AppOptions): Hono {
   if (!read.empty) {
     const readers = requireToken(read, admin);
     app.use('/v1/chains/*', readers);
+    app.use('/ui/*', readers);
+    app.use('/ui', readers);
     // Pushes and attestations are authenticated by their signatures, not by tokens.
     app.on(['GET', 'HEAD'], '/v1/images/*', readers);
   }
@@ -59,5 +62,6 @@ export function createApp(options: AppOptions): Hono {
     c.json({ algorithm: options.identity.algorithm, publicKey: Buffer.from(options.identity.raw).toString('base64'), fingerprint: options.identity.fingerprint, line: formatPublicKey(options.identity, 'cairn-server').trim() }),
   );
   app.route('/v1/admin', adminRoutes(archive, logger, options.retention));
+  app.route('/ui', uiRoutes(archive, options.retention));
   return app;
 }

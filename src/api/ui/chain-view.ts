@@ -1,0 +1,107 @@
+/**
+ * What the dashboard shows for one chain, computed from the archive and the retention policy:
+ * the validator set, a page of the timeline (newest first) with each image's state and the
+ * retention decision for it, and the plan's summary. Pure data; templates.ts renders it.
+ */
+import type { Archive } from '../../archive/service/archive.ts';
+import type { IndexedImage } from '../../archive/service/image-index.ts';
+import { CairnError } from '../../errors.ts';
+import { RETENTION_RULES, currentPlan, policyOf, type RetentionDecision, type RetentionPolicy, type RetentionRule } from '../../retention/index.ts';
+import type { RetentionSettings } from '../routes/admin.ts';
+
+/** One image on the timeline. */
+export interface TimelineRow {
+  readonly digest: string;
+  readonly height: number;
+  readonly size: number;
+  readonly ageMs: number;
+  readonly producer: string;
+  readonly state: 'final' | 'pending' | 'orphaned';
+  readonly attestedWeight: number;
+  readonly totalWeight: number;
+  readonly epochBoundary: boolean;
+  readonly held: boolean;
+  readonly decision: RetentionDecision | undefined;
+}
+
+/** The dashboard's view of one chain. */
+export interface ChainView {
+  readonly chain: string;
+  readonly epochLength: number;
+  readonly validators: ReadonlyArray<{ id: string; weight: number; share: number; qssh: boolean }>;
+  readonly totalWeight: number;
+  readonly counts: { images: number; final: number; pending: number; orphaned: number; held: number; bytes: number };
+  readonly latestHeight: number | undefined;
+  readonly latestFinalHeight: number | undefined;
+  readonly rows: readonly TimelineRow[];
+  /** Height to pass as `before` for the next (older) page, if any. */
+  readonly olderThan: number | undefined;
+  readonly policy: RetentionPolicy & { graceMs: number; schedule: string };
+  readonly plan: { byRule: ReadonlyArray<[RetentionRule, number]>; deletions: readonly RetentionDecision[]; deleteCount: number; keepCount: number; bytesFreed: number };
+  readonly holds: readonly TimelineRow[];
+}
+
+/** Builds the view; `before` pages the timeline (images below that height). */
+export function chainView(archive: Archive, retention: RetentionSettings, chain: string, now: number, options: { before?: number; limit?: number } = {}): ChainView {
+  const registered = archive.registry.chains.get(chain);
+  if (!registered) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
+  const limit = options.limit ?? 100;
+  const all = archive.index.all(chain);
+  const finalAt = new Map<number, string>();
+  const final = new Set<string>();
+  for (const e of all) {
+    if (archive.quorum(e).final) {
+      final.add(e.record.digest);
+      finalAt.set(e.record.height, e.record.digest);
+    }
+  }
+  const policy = policyOf(retention.config, chain, registered.epochLength);
+  const decisions = currentPlan(archive, chain, policy, now);
+  const decisionOf = new Map(decisions.map((d) => [d.digest, d]));
+  const row = (e: IndexedImage): TimelineRow => {
+    const q = archive.quorum(e);
+    const finalHere = finalAt.get(e.record.height);
+    return {
+      digest: e.record.digest,
+      height: e.record.height,
+      size: e.record.size,
+      ageMs: Math.max(0, now - e.record.storedAt),
+      producer: e.record.producer.validator,
+      state: final.has(e.record.digest) ? 'final' : finalHere !== undefined ? 'orphaned' : 'pending',
+      attestedWeight: q.attestedWeight,
+      totalWeight: q.totalWeight,
+      epochBoundary: e.record.height % registered.epochLength === 0,
+      held: e.held === true,
+      decision: decisionOf.get(e.record.digest),
+    };
+  };
+  let end = all.length;
+  if (options.before !== undefined) {
+    while (end > 0 && all[end - 1]!.record.height >= options.before) end--;
+  }
+  const start = Math.max(0, end - limit);
+  const rows = all.slice(start, end).reverse().map(row);
+  const deletions = decisions.filter((d) => d.action === 'delete');
+  const orphaned = all.filter((e) => !final.has(e.record.digest) && finalAt.has(e.record.height)).length;
+  const latestFinal = [...all].reverse().find((e) => final.has(e.record.digest));
+  return {
+    chain,
+    epochLength: registered.epochLength,
+    validators: [...registered.validators.values()].map((v) => ({ id: v.id, weight: v.weight, share: v.weight / registered.totalWeight, qssh: v.qsshKey !== undefined })),
+    totalWeight: registered.totalWeight,
+    counts: { images: all.length, final: final.size, pending: all.length - final.size - orphaned, orphaned, held: all.filter((e) => e.held).length, bytes: all.reduce((n, e) => n + e.record.size, 0) },
+    latestHeight: all.at(-1)?.record.height,
+    latestFinalHeight: latestFinal?.record.height,
+    rows,
+    olderThan: start > 0 ? all[start]!.record.height : undefined,
+    policy: { ...policy, graceMs: retention.config.graceMs, schedule: retention.config.chains[chain]?.schedule ?? retention.config.schedule },
+    plan: {
+      byRule: RETENTION_RULES.map((rule) => [rule, decisions.filter((d) => d.rule === rule).length] as [RetentionRule, number]),
+      deletions: deletions.slice(0, 200),
+      deleteCount: deletions.length,
+      keepCount: decisions.length - deletions.length,
+      bytesFreed: deletions.reduce((n, d) => n + d.size, 0),
+    },
+    holds: all.filter((e) => e.held).map(row),
+  };
+}
