@@ -14,6 +14,7 @@ import { adminRoutes, type RetentionSettings } from './routes/admin.ts';
 import { chainRoutes } from './routes/chains.ts';
 import { imageRoutes } from './routes/images.ts';
 import { uiRoutes } from './ui/ui-routes.ts';
+import { CairnMetrics } from '../metrics.ts';
 
 /** What the API needs. */
 export interface AppOptions {
@@ -28,6 +29,8 @@ export interface AppOptions {
   readonly retention: RetentionSettings;
   /** When set, reads need this token (or an admin token). */
   readonly readToken?: string;
+  /** Prometheus metrics (a fresh set when not given). */
+  readonly metrics?: CairnMetrics;
 }
 
 /** Builds the API. */
@@ -35,15 +38,29 @@ export function createApp(options: AppOptions): Hono {
   const { archive, logger } = options;
   const admin = new TokenSet(options.adminTokens);
   const read = new TokenSet(options.readToken ? [options.readToken] : []);
+  const metrics = options.metrics ?? new CairnMetrics({ defaultMetrics: false });
   const app = new Hono();
 
-  app.onError((error, c) => errorResponse(c, error, logger));
-  app.notFound((c) => errorResponse(c, new CairnError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), logger));
+  app.onError((error, c) => errorResponse(c, error, logger, metrics));
+  app.notFound((c) => errorResponse(c, new CairnError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), logger, metrics));
+  app.use(async (c, next) => {
+    const end = metrics.httpDuration.startTimer();
+    await next();
+    // The matched pattern (e.g. /v1/images/:digest/file), never the raw path.
+    const route = c.req.routePath === '/*' ? 'unmatched' : c.req.routePath;
+    end({ method: c.req.method, route });
+    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     await archive.store.ping();
     return c.json({ status: 'ready', store: archive.store.driver, images: archive.index.size });
+  });
+
+  app.get('/metrics', async (c) => {
+    const { contentType, body } = await metrics.render();
+    return c.body(body, 200, { 'content-type': contentType });
   });
 
   if (!read.empty) {
@@ -56,7 +73,7 @@ export function createApp(options: AppOptions): Hono {
   }
   app.use('/v1/admin/*', requireToken(admin));
 
-  app.route('/v1/images', imageRoutes(archive, logger));
+  app.route('/v1/images', imageRoutes(archive, logger, metrics));
   app.route('/v1/chains', chainRoutes(archive, options.events));
   app.get('/v1/identity', (c) =>
     c.json({ algorithm: options.identity.algorithm, publicKey: Buffer.from(options.identity.raw).toString('base64'), fingerprint: options.identity.fingerprint, line: formatPublicKey(options.identity, 'cairn-server').trim() }),

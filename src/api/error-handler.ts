@@ -7,10 +7,12 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CairnError, toCairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { CairnMetrics } from '../metrics.ts';
 
 /** Builds the JSON error response for `error`. */
-export function errorResponse(c: Context, error: unknown, logger: Logger): Response {
+export function errorResponse(c: Context, error: unknown, logger: Logger, metrics?: CairnMetrics): Response {
   const cairnError = toCairnError(error);
+  metrics?.errors.inc({ code: cairnError.code });
   const internal = !(error instanceof CairnError) || cairnError.httpStatus >= 500;
   if (internal) logger.error('request failed', { method: c.req.method, path: c.req.path, code: cairnError.code, error });
   const body = cairnError.code === 'INTERNAL' || cairnError.code === 'IO_ERROR' ? new CairnError(cairnError.code).toJSON() : cairnError.toJSON();

@@ -20,6 +20,8 @@ import { RetentionScheduler, RetentionSweeper } from '../retention/index.ts';
 import { loadOrCreateIdentity } from '../archive/service/identity.ts';
 import { parseReaderKeys, registryAuthorizer } from '../qssh/authorized-keys.ts';
 import { startQsshServer, type QsshServer } from '../qssh/server.ts';
+import { CairnMetrics } from '../metrics.ts';
+import { instrumentStore } from '../archive/store/instrumented-store.ts';
 
 /** A running server. */
 export interface RunningServer {
@@ -44,7 +46,8 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
   const secrets = await resolveSecrets(config);
   if (secrets.dev) (options.warn ?? ((t: string) => process.stderr.write(t)))(devSecretsWarning(secrets.dev));
   const keyring = parseKeyring(secrets.masterKeys);
-  const store = await openStore(storeConfigOf(config));
+  const metrics = new CairnMetrics();
+  const store = instrumentStore(await openStore(storeConfigOf(config)), metrics);
   try {
     const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
     const archive = await openArchive({ store, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
@@ -56,8 +59,10 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
     const identity = await loadOrCreateIdentity(store, keyring);
     const events = new EventLog(archive, identity);
     const retention = new RetentionScheduler(archive, new RetentionSweeper(archive, logger), config.retention, logger, options.now ?? Date.now);
+    retention.onReport((report) => metrics.onRetentionRun(report));
+    archive.subscribe((event) => metrics.onArchiveEvent(event));
     retention.start();
-    const app = createApp({ archive, logger, events, identity: identity.publicKey, retention, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
+    const app = createApp({ archive, logger, events, identity: identity.publicKey, retention, metrics, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
     const server = await new Promise<Server>((resolveServer, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(s as Server));
       (s as Server).once('error', reject);
@@ -77,6 +82,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
           idleTimeoutMs: config.qssh.idleTimeoutMs,
           maxSessions: config.qssh.maxSessions,
           rekeyAfterFrames: config.qssh.rekeyAfterFrames,
+          metrics,
         });
       } catch (error) {
         server.close();

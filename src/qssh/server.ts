@@ -14,6 +14,7 @@ import { QsshConnection } from './connection.ts';
 import { DISCONNECT } from './messages.ts';
 import { serverHandshake } from './server-handshake.ts';
 import { runSession } from './session.ts';
+import type { CairnMetrics } from '../metrics.ts';
 
 /** Settings of the QSSH listener. */
 export interface QsshServerOptions {
@@ -30,6 +31,7 @@ export interface QsshServerOptions {
   readonly maxSessions: number;
   /** Rekey after this many frames sent under one key. */
   readonly rekeyAfterFrames: number;
+  readonly metrics?: CairnMetrics;
 }
 
 /** A running QSSH listener. */
@@ -45,17 +47,24 @@ export async function startQsshServer(options: QsshServerOptions): Promise<QsshS
   const sockets = new Set<Socket>();
   let nextId = 1;
   const logger = options.logger.child({ component: 'qssh' });
+  const { metrics } = options;
 
   const handle = async (socket: Socket): Promise<void> => {
     const log = logger.child({ conn: nextId++, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` });
     if (sockets.size >= options.maxSessions) {
+      metrics?.qsshFailures.inc({ reason: 'too_many_sessions' });
       log.warn('qssh connection refused', { reason: `too many sessions (${options.maxSessions})` });
       socket.destroy();
       return;
     }
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    metrics?.qsshActive.inc();
+    socket.once('close', () => {
+      sockets.delete(socket);
+      metrics?.qsshActive.dec();
+    });
     socket.setTimeout(options.idleTimeoutMs, () => {
+      metrics?.qsshFailures.inc({ reason: 'idle_timeout' });
       log.warn('qssh connection closed', { reason: `idle for ${options.idleTimeoutMs} ms` });
       socket.destroy();
     });
@@ -63,6 +72,7 @@ export async function startQsshServer(options: QsshServerOptions): Promise<QsshS
     const conn = new QsshConnection(socket, { rekeyAfterFrames: options.rekeyAfterFrames, onRekey: (here) => log.info('qssh rekeyed', { initiatedBy: here ? 'server' : 'client' }) });
     let stage = 'handshake';
     const deadline = setTimeout(() => {
+      metrics?.qsshFailures.inc({ reason: 'handshake_timeout' });
       log.warn('qssh connection closed', { reason: `handshake not completed within ${options.handshakeTimeoutMs} ms` });
       socket.destroy();
     }, options.handshakeTimeoutMs);
@@ -70,8 +80,9 @@ export async function startQsshServer(options: QsshServerOptions): Promise<QsshS
       const result = await serverHandshake(conn, { identity: options.identity, authorize: options.authorize });
       clearTimeout(deadline);
       stage = 'session';
+      metrics?.qsshSessions.inc({ kex: result.kex });
       log.info('qssh session opened', { principal: principalName(result.principal), user: result.username.slice(0, 64), kex: result.kex, handshakeMs: Date.now() - started });
-      const { bytesServed } = await runSession(conn, options.archive, log);
+      const { bytesServed } = await runSession(conn, options.archive, log, metrics);
       log.info('qssh session closed', { reason: 'client disconnected', bytesServed, rekeys: conn.rekeys });
       conn.close();
     } catch (error) {
@@ -80,6 +91,7 @@ export async function startQsshServer(options: QsshServerOptions): Promise<QsshS
       if (stage === 'session' && conn.closedByPeer) {
         log.info('qssh session closed', { reason: 'client closed the connection', rekeys: conn.rekeys });
       } else if (!socket.destroyed) {
+        metrics?.qsshFailures.inc({ reason: e.code });
         log.warn('qssh connection closed', { reason: e.message, code: e.code, stage, ...(e.code === 'INTERNAL' || e.code === 'IO_ERROR' ? { error: e } : {}) });
         conn.disconnect(e.code === 'QSSH_AUTH_FAILED' ? DISCONNECT.AUTHENTICATION_FAILED : DISCONNECT.PROTOCOL_ERROR, e.code === 'QSSH_AUTH_FAILED' ? 'Authentication failed' : e.message);
       } else if (stage === 'session') {

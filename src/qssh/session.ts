@@ -11,6 +11,7 @@ import { MAX_CHANNEL_DATA, type QsshConnection } from './connection.ts';
 import type { ChannelMessage } from './messages.ts';
 import { PacketReader } from './sftp/packets.ts';
 import { MAX_READ_BYTES, SftpServer } from './sftp/sftp-server.ts';
+import type { CairnMetrics } from '../metrics.ts';
 
 const MAX_CHANNELS = 4;
 /** Largest SFTP request packet accepted (a WRITE as large as the largest READ, plus its fields; writes are refused anyway). */
@@ -22,7 +23,7 @@ interface Channel {
 }
 
 /** Runs the session until the peer disconnects or breaks the protocol (then it throws). */
-export async function runSession(conn: QsshConnection, archive: Archive, logger: Logger): Promise<{ bytesServed: number }> {
+export async function runSession(conn: QsshConnection, archive: Archive, logger: Logger, metrics?: CairnMetrics): Promise<{ bytesServed: number }> {
   const channels = new Map<number, Channel>();
   let bytesServed = 0;
   const closeChannel = async (id: number): Promise<void> => {
@@ -59,7 +60,7 @@ export async function runSession(conn: QsshConnection, archive: Archive, logger:
         if (!known) throw new CairnError('QSSH_PROTOCOL_ERROR', `subsystem request on unknown channel ${m.channelId}`);
         if (m.subsystem !== 'sftp' || known.sftp) return refuse(m.channelId, `subsystem ${JSON.stringify(m.subsystem.slice(0, 64))}`);
         known.sftp = {
-          server: new SftpServer({ archive, send: (...parts) => conn.sendData(m.channelId, ...parts), logger }),
+          server: new SftpServer({ archive, send: (...parts) => conn.sendData(m.channelId, ...parts), logger, ...(metrics ? { metrics } : {}) }),
           reader: new PacketReader(MAX_SFTP_PACKET),
         };
         await conn.sendData(m.channelId, Buffer.of(0));

@@ -28,6 +28,7 @@ export function policyOf(config: RetentionConfig, chain: string, epochLength: nu
 /** The scheduler. */
 export class RetentionScheduler {
   readonly #tasks: ScheduledTask[] = [];
+  readonly #listeners: Array<(report: RetentionRunReport) => void> = [];
   readonly #lease: RetentionLease;
   readonly archive: Archive;
   readonly sweeper: RetentionSweeper;
@@ -54,10 +55,17 @@ export class RetentionScheduler {
       return undefined;
     }
     try {
-      return await this.sweeper.run(chain, { policy: policyOf(this.config, chain, registered.epochLength), graceMs: this.config.graceMs, now, ...(options.dryRun ? { dryRun: true } : {}) });
+      const report = await this.sweeper.run(chain, { policy: policyOf(this.config, chain, registered.epochLength), graceMs: this.config.graceMs, now, ...(options.dryRun ? { dryRun: true } : {}) });
+      for (const listener of this.#listeners) listener(report);
+      return report;
     } finally {
       await this.#lease.release(chain);
     }
+  }
+
+  /** Calls `listener` with the report of every run this scheduler makes (scheduled or on demand). */
+  onReport(listener: (report: RetentionRunReport) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Schedules every chain of the registry. */

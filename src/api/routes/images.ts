@@ -19,6 +19,7 @@ import type { Logger } from '../../logger.ts';
 import { contentEtag, manifest } from '../manifest.ts';
 import { openImageFile } from '../../archive/service/image-file.ts';
 import { serveRepresentation } from '../representation.ts';
+import type { CairnMetrics } from '../../metrics.ts';
 import { respond } from '../respond.ts';
 
 function declaredLength(header: string | undefined): number | undefined {
@@ -68,11 +69,21 @@ async function attestationBody(c: Context): Promise<Attestation> {
 }
 
 /** The image routes. */
-export function imageRoutes(archive: Archive, logger: Logger): Hono {
+export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetrics): Hono {
   const app = new Hono();
+  /** The body's chunks, counted as they are pulled (i.e. sent). */
+  async function* counted(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    metrics.pulls.inc({ transport: 'http' });
+    for await (const chunk of body) {
+      metrics.bytesOut.inc({ transport: 'http' }, chunk.length);
+      yield chunk;
+    }
+  }
 
   app.post('/', async (c) => {
     const result = await archive.push(requestBody(c), declaredLength(c.req.header('content-length')));
+    metrics.pushes.inc({ result: result.created ? 'created' : 'deduplicated' });
+    if (result.created) metrics.bytesIn.inc({ transport: 'http' }, result.image.record.size);
     const m = await manifest(archive, result.image);
     return respond(c, { ...m, created: result.created, addedAttestations: result.addedAttestations }, result.created ? 201 : 200);
   });
@@ -97,7 +108,7 @@ export function imageRoutes(archive: Archive, logger: Logger): Hono {
       size: entry.record.size,
       etag: contentEtag(entry),
       contentType: entry.record.contentType,
-      read: async (start, end) => (await archive.content(entry, start, end)).body,
+      read: async (start, end) => counted((await archive.content(entry, start, end)).body),
       headers: { 'x-cairn-digest': entry.record.digest },
     }, logger);
   });
@@ -109,7 +120,7 @@ export function imageRoutes(archive: Archive, logger: Logger): Hono {
       size: file.size,
       etag: file.etag,
       contentType: 'application/vnd.cairn.image',
-      read: (start, end) => Promise.resolve(file.read(start, end)),
+      read: (start, end) => Promise.resolve(counted(file.read(start, end))),
       headers: { 'x-cairn-digest': entry.record.digest, 'x-cairn-header-bytes': String(file.prefix.length), 'content-disposition': `attachment; filename="${entry.record.chain}-${entry.record.height}-${entry.record.digest.slice(9, 25)}.cimg"` },
     }, logger);
   });

@@ -16,6 +16,7 @@ import type { Logger } from '../../logger.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { openImageFile, type ImageFile } from '../../archive/service/image-file.ts';
 import { forEachLimited } from '../../archive/concurrency.ts';
+import type { CairnMetrics } from '../../metrics.ts';
 import { FX, PFLAG, SFTP_VERSION, dataPacketHead, decodeRequest, encodeResponse, type Attrs, type NameEntry, type SftpRequest, type SftpResponse } from './packets.ts';
 import { listDirectory, normalizePath, resolvePath, type DirEntry } from './virtual-tree.ts';
 
@@ -57,13 +58,15 @@ export class SftpServer {
   readonly #archive: Archive;
   readonly #send: (...parts: Uint8Array[]) => Promise<void>;
   readonly #logger: Logger;
+  readonly #metrics: CairnMetrics | undefined;
   readonly #handles = new Map<string, FileHandle | DirHandle>();
   #nextHandle = 1;
   #initialised = false;
   bytesServed = 0;
 
-  constructor(options: { archive: Archive; send: (...parts: Uint8Array[]) => Promise<void>; logger: Logger }) {
+  constructor(options: { archive: Archive; send: (...parts: Uint8Array[]) => Promise<void>; logger: Logger; metrics?: CairnMetrics }) {
     this.#archive = options.archive;
+    this.#metrics = options.metrics;
     this.#send = options.send;
     this.#logger = options.logger;
   }
@@ -146,6 +149,7 @@ export class SftpServer {
         const handle = this.#newHandle({ kind: 'file', file, position: -1, iterator: undefined, pending: undefined });
         if (!handle) return this.#status(request.id, FX.FAILURE, `too many open handles (${MAX_HANDLES})`);
         this.#logger.info('sftp open', { path: node.path, digest: node.image.record.digest, size: file.size });
+        this.#metrics?.pulls.inc({ transport: 'qssh' });
         return this.#reply({ type: 'handle', id: request.id, handle });
       }
       case 'opendir': {
@@ -233,6 +237,7 @@ export class SftpServer {
     if (have !== want) throw new CairnError('INTEGRITY_ERROR', `the stored image ended ${want - have} bytes early`);
     h.position = offset + have;
     this.bytesServed += have;
+    this.#metrics?.bytesOut.inc({ transport: 'qssh' }, have);
     await this.#send(dataPacketHead(id, have), ...parts);
   }
 

@@ -5,11 +5,15 @@ import type { BlobStore } from '../../../../src/archive/store/blob-store.ts';
 import { createFsStore } from '../../../../src/archive/store/drivers/fs-driver.ts';
 import { createMemoryStore } from '../../../../src/archive/store/drivers/memory-driver.ts';
 import { describeStoreConformance } from '../../../support/store-conformance.ts';
+import { instrumentStore } from '../../../../src/archive/store/instrumented-store.ts';
+import { CairnMetrics } from '../../../../src/metrics.ts';
 import { tempDir } from '../../../support/fixtures.ts';
 import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
 describeStoreConformance('memory', () => createMemoryStore());
+// The metrics wrapper must not change behaviour: the same contract, through it.
+describeStoreConformance('instrumented memory', () => instrumentStore(createMemoryStore(), new CairnMetrics({ defaultMetrics: false })));
 
 let fsStore: BlobStore;
 let fsRoot: string;
