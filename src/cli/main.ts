@@ -9,6 +9,7 @@ import { registerClientCommands } from './commands/client.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
 import { registerFinalityCommands } from './commands/finality.ts';
 import { registerRetentionCommands } from './commands/retention.ts';
+import { registerConfigCommands } from './commands/config.ts';
 import { EXIT, reportError } from './output.ts';
 
 /** Builds the command tree (exported for tests and shell completion). */
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerFinalityCommands(program);
   registerRegistryCommands(program);
   registerRetentionCommands(program);
+  registerConfigCommands(program);
   for (const command of program.commands) applyExitOverride(command);
   return program;
 }
