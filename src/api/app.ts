@@ -15,6 +15,11 @@ import { chainRoutes } from './routes/chains.ts';
 import { imageRoutes } from './routes/images.ts';
 import { uiRoutes } from './ui/ui-routes.ts';
 import { CairnMetrics } from '../metrics.ts';
+import { ROUTES } from './openapi/route-table.ts';
+import { on } from './openapi/routing.ts';
+import { openApiDocument } from './openapi/openapi-document.ts';
+import { docsPage } from './openapi/docs-page.ts';
+import { VERSION } from '../version.ts';
 
 /** What the API needs. */
 export interface AppOptions {
@@ -52,13 +57,13 @@ export function createApp(options: AppOptions): Hono {
     metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
   });
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
+  on(app, '', ROUTES.healthz, (c) => c.json({ status: 'ok' }));
+  on(app, '', ROUTES.readyz, async (c) => {
     await archive.store.ping();
     return c.json({ status: 'ready', store: archive.store.driver, images: archive.index.size });
   });
 
-  app.get('/metrics', async (c) => {
+  on(app, '', ROUTES.metrics, async (c) => {
     const { contentType, body } = await metrics.render();
     return c.body(body, 200, { 'content-type': contentType });
   });
@@ -75,7 +80,12 @@ export function createApp(options: AppOptions): Hono {
 
   app.route('/v1/images', imageRoutes(archive, logger, metrics));
   app.route('/v1/chains', chainRoutes(archive, options.events));
-  app.get('/v1/identity', (c) =>
+  on(app, '', ROUTES.openapi, (c) => c.json(openApiDocument(VERSION)));
+  on(app, '', ROUTES.docs, (c) => {
+    c.header('content-security-policy', "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'");
+    return c.html(docsPage(openApiDocument(VERSION)));
+  });
+  on(app, '', ROUTES.identity, (c) =>
     c.json({ algorithm: options.identity.algorithm, publicKey: Buffer.from(options.identity.raw).toString('base64'), fingerprint: options.identity.fingerprint, line: formatPublicKey(options.identity, 'cairn-server').trim() }),
   );
   app.route('/v1/admin', adminRoutes(archive, logger, options.retention));

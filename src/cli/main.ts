@@ -1,6 +1,7 @@
 /**
  * The `cairn` command: parses arguments, runs one command, maps failures to exit codes.
  */
+import { VERSION } from '../version.ts';
 import { Command, CommanderError } from 'commander';
 import { registerImage } from './commands/image.ts';
 import { registerKeygen } from './commands/keygen.ts';
@@ -16,7 +17,7 @@ import { EXIT, reportError } from './output.ts';
 export function buildProgram(): Command {
   const program = new Command('cairn')
     .description('Cairn: an archive of signed, content-addressed data images for blockchain validators')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServe(program);

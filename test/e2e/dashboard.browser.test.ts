@@ -167,4 +167,15 @@ describe('dashboard', () => {
     const refused = await fetch(`${server.url}/v1/admin/registry/chains/devnet/validators/${encodeURIComponent(hostile[1]!)}`, { method: 'PUT', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ weight: 1, keys: [] }) });
     expect(refused.status).toBe(400);
   });
+
+  it('renders the API reference at /docs from /openapi.json', async () => {
+    const page = await open('/docs');
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const operations = Object.values(doc.paths).reduce((n, methods) => n + Object.keys(methods).length, 0);
+    expect(await page.locator('section.op').count()).toBe(operations);
+    expect(await page.locator('#getFile h3').textContent()).toBe('GET /v1/images/{digest}/file');
+    await screenshot(page, 'api-docs');
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    await page.close();
+  });
 });

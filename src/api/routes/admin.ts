@@ -11,30 +11,19 @@
  *   PUT    /v1/admin/registry/chains/{chain}/validators/{id}    add or update a validator
  *   DELETE /v1/admin/registry/chains/{chain}/validators/{id}    remove a validator (the chain goes with its last one)
  */
-import { Hono, type Context } from 'hono';
-import { assertChainId, assertValidatorId, parseDigest, registryToDocument, type RegistryDocument } from '../../archive/index.ts';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { registryToDocument, type RegistryDocument } from '../../archive/index.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { updateStoredRegistry } from '../../archive/service/registry-store.ts';
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { respond } from '../respond.ts';
+import { ROUTES } from '../openapi/route-table.ts';
+import { jsonBody, on, pathParams, queryParams } from '../openapi/routing.ts';
 import { RETENTION_RULES, currentPlan, policyOf, type RetentionPolicy, type RetentionScheduler } from '../../retention/index.ts';
 
-const MAX_JSON_BYTES = 1024 * 1024;
-
-async function jsonBody(c: Context): Promise<unknown> {
-  const length = Number(c.req.header('content-length') ?? '0');
-  if (length > MAX_JSON_BYTES) throw new CairnError('INVALID_ARGUMENT', 'JSON body larger than 1 MiB');
-  const text = await c.req.text();
-  if (text.length > MAX_JSON_BYTES) throw new CairnError('INVALID_ARGUMENT', 'JSON body larger than 1 MiB');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CairnError('INVALID_ARGUMENT', 'the body is not valid JSON');
-  }
-}
-
-type ValidatorDocument = RegistryDocument['chains'][string]['validators'][number];
+const MOUNT = '/v1/admin';
 
 /** What the retention routes need. */
 export type RetentionSettings = RetentionScheduler;
@@ -48,19 +37,17 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     return registryToDocument(registry);
   };
 
-  app.get('/registry', (c) => respond(c, registryToDocument(archive.registry)));
+  on(app, MOUNT, ROUTES.getRegistry, (c) => respond(c, registryToDocument(archive.registry)));
 
   const policyFor = (chain: string): RetentionPolicy => {
-    assertChainId(chain);
     const registered = archive.registry.chains.get(chain);
     if (!registered) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
     return policyOf(retention.config, chain, registered.epochLength);
   };
 
-  app.get('/retention/plan', (c) => {
-    const chain = c.req.query('chain') ?? '';
+  on(app, MOUNT, ROUTES.retentionPlan, (c) => {
+    const { chain, at: atText } = queryParams(c, ROUTES.retentionPlan.query);
     const policy = policyFor(chain);
-    const atText = c.req.query('at');
     const at = atText === undefined ? Date.now() : /^\d{1,16}$/.test(atText) ? Number(atText) : Date.parse(atText);
     if (!Number.isFinite(at)) throw new CairnError('INVALID_ARGUMENT', 'at must be ms since the epoch or an ISO-8601 time');
     const decisions = currentPlan(archive, chain, policy, at);
@@ -69,52 +56,47 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     return respond(c, { chain, at, policy: { ...policy, graceMs: retention.config.graceMs }, decisions, summary, delete: decisions.filter((d) => d.action === 'delete').length, keep: decisions.filter((d) => d.action === 'keep').length, bytesFreed });
   });
 
-  app.post('/retention/run', async (c) => {
-    const body = (await jsonBody(c)) as { chain?: unknown; dryRun?: unknown };
-    const chain = typeof body?.chain === 'string' ? body.chain : '';
+  on(app, MOUNT, ROUTES.retentionRun, async (c) => {
+    const { chain, dryRun } = await jsonBody(c, ROUTES.retentionRun.body.content['application/json']);
     policyFor(chain);
-    const report = await retention.runOnce(chain, { dryRun: body?.dryRun === true });
+    const report = await retention.runOnce(chain, { dryRun: dryRun === true });
     if (!report) throw new CairnError('PRECONDITION_FAILED', `a retention run of chain ${chain} is in progress elsewhere (lease held)`);
     return respond(c, report);
   });
 
-  app.get('/retention/runs', async (c) => {
-    const chain = c.req.query('chain') ?? '';
+  on(app, MOUNT, ROUTES.retentionRuns, async (c) => {
+    const { chain } = queryParams(c, ROUTES.retentionRuns.query);
     policyFor(chain);
     return respond(c, { chain, runs: await retention.sweeper.history(chain) });
   });
 
-  app.put('/images/:digest/hold', async (c) => {
-    const entry = await archive.hold(parseDigest(c.req.param('digest')));
+  on(app, MOUNT, ROUTES.hold, async (c) => {
+    const entry = await archive.hold(pathParams(c, ROUTES.hold.params).digest);
     logger.info('hold placed', { digest: entry.record.digest });
     return respond(c, { digest: entry.record.digest, held: true });
   });
 
-  app.delete('/images/:digest/hold', async (c) => {
-    const entry = await archive.release(parseDigest(c.req.param('digest')));
+  on(app, MOUNT, ROUTES.release, async (c) => {
+    const entry = await archive.release(pathParams(c, ROUTES.release.params).digest);
     logger.info('hold released', { digest: entry.record.digest });
     return respond(c, { digest: entry.record.digest, held: false });
   });
 
-  app.put('/registry', async (c) => {
-    const body = await jsonBody(c);
+  on(app, MOUNT, ROUTES.putRegistry, async (c) => {
+    // Validated again, with every problem listed, when the document is stored.
+    const body = await jsonBody(c, z.unknown());
     const doc = await apply(() => body as RegistryDocument);
     logger.info('registry replaced', { chains: Object.keys(doc.chains).length });
     return respond(c, doc);
   });
 
-  app.put('/registry/chains/:chain/validators/:id', async (c) => {
-    const chain = c.req.param('chain');
-    const id = c.req.param('id');
-    assertChainId(chain);
-    assertValidatorId(id);
-    const body = (await jsonBody(c)) as Partial<ValidatorDocument> & { epochLength?: number };
-    if (!body || typeof body !== 'object') throw new CairnError('INVALID_ARGUMENT', 'expected a JSON object { weight, keys, qsshKey?, epochLength? }');
-    const { epochLength, ...fields } = body;
+  on(app, MOUNT, ROUTES.putValidator, async (c) => {
+    const { chain, id } = pathParams(c, ROUTES.putValidator.params);
+    const { epochLength, ...fields } = await jsonBody(c, ROUTES.putValidator.body.content['application/json']);
     const doc = await apply((current) => {
       const entry = current.chains[chain] ?? { epochLength: epochLength ?? 1000, validators: [] };
       if (epochLength !== undefined) entry.epochLength = epochLength;
-      entry.validators = [...entry.validators.filter((v) => v.id !== id), { ...(fields as ValidatorDocument), id }];
+      entry.validators = [...entry.validators.filter((v) => v.id !== id), { ...fields, id }];
       current.chains[chain] = entry;
       return current;
     });
@@ -122,9 +104,8 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     return respond(c, doc);
   });
 
-  app.delete('/registry/chains/:chain/validators/:id', async (c) => {
-    const chain = c.req.param('chain');
-    const id = c.req.param('id');
+  on(app, MOUNT, ROUTES.deleteValidator, async (c) => {
+    const { chain, id } = pathParams(c, ROUTES.deleteValidator.params);
     if (!archive.registry.chains.get(chain)?.validators.has(id)) throw new CairnError('NOT_FOUND', `validator ${id} is not registered for chain ${chain}`);
     const doc = await apply((current) => {
       const entry = current.chains[chain];

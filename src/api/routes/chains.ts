@@ -10,27 +10,21 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { EventLog, SignedEvent } from '../event-log.ts';
-import { assertChainId } from '../../archive/index.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { CairnError } from '../../errors.ts';
 import { manifest, summary } from '../manifest.ts';
 import { respond } from '../respond.ts';
+import { ROUTES } from '../openapi/route-table.ts';
+import { on, pathParams, queryParams } from '../openapi/routing.ts';
 
-function optionalUint(name: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (!/^\d{1,16}$/.test(value) || Number(value) > max) throw new CairnError('INVALID_ARGUMENT', `${name} must be an integer between 0 and ${max}`);
-  return Number(value);
-}
+const MOUNT = '/v1/chains';
 
 /** The chain routes. */
 export function chainRoutes(archive: Archive, events: EventLog): Hono {
   const app = new Hono();
 
-  app.get('/:chain/heights/:height', (c) => {
-    const chain = c.req.param('chain');
-    assertChainId(chain);
-    const height = optionalUint('height', c.req.param('height'));
-    if (height === undefined) throw new CairnError('INVALID_ARGUMENT', 'height is required');
+  on(app, MOUNT, ROUTES.height, (c) => {
+    const { chain, height } = pathParams(c, ROUTES.height.params);
     const images = archive.list(chain, { fromHeight: height, toHeight: height, limit: 1000 }).images;
     const finalDigest = images.find((e) => archive.quorum(e).final)?.record.digest;
     return respond(c, {
@@ -40,9 +34,8 @@ export function chainRoutes(archive: Archive, events: EventLog): Hono {
     });
   });
 
-  app.get('/:chain/events', (c) => {
-    const chain = c.req.param('chain');
-    assertChainId(chain);
+  on(app, MOUNT, ROUTES.events, (c) => {
+    const { chain } = pathParams(c, ROUTES.events.params);
     if (!archive.registry.chains.has(chain)) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
     return streamSSE(c, async (stream) => {
       const queue: SignedEvent[] = [];
@@ -72,7 +65,7 @@ export function chainRoutes(archive: Archive, events: EventLog): Hono {
     });
   });
 
-  app.get('/', (c) =>
+  on(app, MOUNT, ROUTES.listChains, (c) =>
     respond(c, {
       chains: [...archive.registry.chains.values()].map((chain) => ({
         chain: chain.chain,
@@ -84,21 +77,16 @@ export function chainRoutes(archive: Archive, events: EventLog): Hono {
     }),
   );
 
-  app.get('/:chain/images', (c) => {
-    const chain = c.req.param('chain');
-    assertChainId(chain);
-    const fromHeight = optionalUint('from', c.req.query('from'));
-    const toHeight = optionalUint('to', c.req.query('to'));
-    const limit = optionalUint('limit', c.req.query('limit'), 1000) ?? 100;
-    const cursor = c.req.query('cursor');
+  on(app, MOUNT, ROUTES.listImages, (c) => {
+    const { chain } = pathParams(c, ROUTES.listImages.params);
+    const { from: fromHeight, to: toHeight, limit = 100, cursor } = queryParams(c, ROUTES.listImages.query);
     const page = archive.list(chain, { limit: Math.max(1, limit), ...(fromHeight === undefined ? {} : { fromHeight }), ...(toHeight === undefined ? {} : { toHeight }), ...(cursor ? { cursor } : {}) });
     return respond(c, { chain, images: page.images.map((e) => summary(archive, e)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
   });
 
-  app.get('/:chain/latest', async (c) => {
-    const chain = c.req.param('chain');
-    assertChainId(chain);
-    const final = c.req.query('final') === 'true';
+  on(app, MOUNT, ROUTES.latest, async (c) => {
+    const { chain } = pathParams(c, ROUTES.latest.params);
+    const final = queryParams(c, ROUTES.latest.query).final === 'true';
     const entry = archive.latest(chain, { final });
     if (!entry) throw new CairnError('NOT_FOUND', `chain ${chain} has no ${final ? 'final ' : ''}image yet`);
     return respond(c, await manifest(archive, entry));

@@ -21,6 +21,11 @@ import { openImageFile } from '../../archive/service/image-file.ts';
 import { serveRepresentation } from '../representation.ts';
 import type { CairnMetrics } from '../../metrics.ts';
 import { respond } from '../respond.ts';
+import { ROUTES } from '../openapi/route-table.ts';
+import { on, pathParams } from '../openapi/routing.ts';
+import { attestationJsonBody } from '../openapi/schemas.ts';
+
+const MOUNT = '/v1/images';
 
 function declaredLength(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
@@ -50,15 +55,15 @@ async function attestationBody(c: Context): Promise<Attestation> {
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   if (bytes.length > MAX_ATTESTATION_BYTES) throw new CairnError('INVALID_ARGUMENT', 'attestation body larger than 64 KiB');
   if ((c.req.header('content-type') ?? '').includes('application/cbor')) return decodeAttestation(bytes);
-  let json: Record<string, unknown>;
+  let value: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
     throw new CairnError('INVALID_ARGUMENT', 'the body is neither CBOR (Content-Type: application/cbor) nor valid JSON');
   }
-  if (!json || typeof json !== 'object' || typeof json.signature !== 'string' || typeof json.digest !== 'string') {
-    throw new CairnError('INVALID_ARGUMENT', 'expected { chain, height, digest, size, contentType, validator, signedAt, algorithm, signature }');
-  }
+  const parsed = attestationJsonBody.safeParse(value);
+  if (!parsed.success) throw new CairnError('INVALID_ARGUMENT', `expected { chain, height, digest, size, contentType, validator, signedAt, algorithm, signature }: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const json = parsed.data;
   const candidate = { ...json, digest: parseDigest(json.digest), signature: new Uint8Array(Buffer.from(json.signature, 'base64')) } as unknown as Attestation;
   // Re-validate every field exactly as the CBOR form is validated.
   try {
@@ -80,7 +85,7 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
     }
   }
 
-  app.post('/', async (c) => {
+  on(app, MOUNT, ROUTES.pushImage, async (c) => {
     const result = await archive.push(requestBody(c), declaredLength(c.req.header('content-length')));
     metrics.pushes.inc({ result: result.created ? 'created' : 'deduplicated' });
     if (result.created) metrics.bytesIn.inc({ transport: 'http' }, result.image.record.size);
@@ -88,8 +93,8 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
     return respond(c, { ...m, created: result.created, addedAttestations: result.addedAttestations }, result.created ? 201 : 200);
   });
 
-  app.post('/:digest/attestations', async (c) => {
-    const digest = parseDigest(c.req.param('digest'));
+  on(app, MOUNT, ROUTES.attest, async (c) => {
+    const { digest } = pathParams(c, ROUTES.attest.params);
     const attestation = await attestationBody(c);
     if (attestation.digest !== digest) throw new CairnError('INVALID_ARGUMENT', 'the attestation names another digest than the URL');
     const { added, image } = await archive.attest(attestation);
@@ -97,13 +102,13 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
     return respond(c, { digest, validator: attestation.validator, added, finality: { final: quorum.final, attestedWeight: quorum.attestedWeight, totalWeight: quorum.totalWeight, ...(image.finalizedAt === undefined ? {} : { finalizedAt: image.finalizedAt }) } }, added ? 201 : 200);
   });
 
-  app.get('/:digest', async (c) => {
-    const entry = archive.image(parseDigest(c.req.param('digest')));
+  on(app, MOUNT, ROUTES.getManifest, async (c) => {
+    const entry = archive.image(pathParams(c, ROUTES.getManifest.params).digest);
     return respond(c, await manifest(archive, entry));
   });
 
-  app.get('/:digest/content', async (c) => {
-    const entry = archive.image(parseDigest(c.req.param('digest')));
+  on(app, MOUNT, ROUTES.getContent, async (c) => {
+    const entry = archive.image(pathParams(c, ROUTES.getContent.params).digest);
     return serveRepresentation(c, {
       size: entry.record.size,
       etag: contentEtag(entry),
@@ -113,8 +118,8 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
     }, logger);
   });
 
-  app.get('/:digest/file', async (c) => {
-    const entry = archive.image(parseDigest(c.req.param('digest')));
+  on(app, MOUNT, ROUTES.getFile, async (c) => {
+    const entry = archive.image(pathParams(c, ROUTES.getFile.params).digest);
     const file = await openImageFile(archive, entry);
     return serveRepresentation(c, {
       size: file.size,

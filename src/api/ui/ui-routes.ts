@@ -12,8 +12,9 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Archive } from '../../archive/service/archive.ts';
-import { assertChainId } from '../../archive/index.ts';
-import { CairnError, toCairnError } from '../../errors.ts';
+import { toCairnError } from '../../errors.ts';
+import { ROUTES } from '../openapi/route-table.ts';
+import { on, pathParams, queryParams } from '../openapi/routing.ts';
 import type { RetentionSettings } from '../routes/admin.ts';
 import { APP_CSS, APP_JS } from './assets.ts';
 import { chainView } from './chain-view.ts';
@@ -28,12 +29,7 @@ function secure(c: Context): void {
   c.header('cache-control', 'no-store');
 }
 
-function before(c: Context): number | undefined {
-  const text = c.req.query('before');
-  if (text === undefined || text === '') return undefined;
-  if (!/^\d{1,16}$/.test(text)) throw new CairnError('INVALID_ARGUMENT', 'before must be a height');
-  return Number(text);
-}
+const MOUNT = '/ui';
 
 /** The dashboard routes. */
 export function uiRoutes(archive: Archive, retention: RetentionSettings, now: () => number = Date.now): Hono {
@@ -43,38 +39,32 @@ export function uiRoutes(archive: Archive, retention: RetentionSettings, now: ()
     secure(c);
     return c.html(errorPage(e.httpStatus, e.code, e.message), e.httpStatus as 400);
   });
-  app.get('/assets/app.css', (c) => {
+  on(app, MOUNT, ROUTES.uiCss, (c) => {
     c.header('cache-control', 'no-cache');
     return c.body(APP_CSS, 200, { 'content-type': 'text/css; charset=utf-8' });
   });
-  app.get('/assets/app.js', (c) => {
+  on(app, MOUNT, ROUTES.uiJs, (c) => {
     c.header('cache-control', 'no-cache');
     return c.body(APP_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' });
   });
-  app.get('/', (c) => {
+  on(app, MOUNT, ROUTES.uiIndex, (c) => {
     secure(c);
     const chains = [...archive.registry.chains.values()].map((r) => ({ chain: r.chain, images: archive.index.all(r.chain).length, validators: r.validators.size, latest: archive.index.all(r.chain).at(-1)?.record.height }));
     return c.html(indexPage(chains));
   });
-  const view = (c: Context) => {
-    const chain = c.req.param('chain') ?? '';
-    assertChainId(chain);
-    const b = before(c);
-    return chainView(archive, retention, chain, now(), b === undefined ? {} : { before: b });
+  const view = (c: Context, chain: string) => {
+    const { before } = queryParams(c, ROUTES.uiChain.query);
+    return chainView(archive, retention, chain, now(), before === undefined ? {} : { before });
   };
-  app.get('/chains/:chain', (c) => {
+  on(app, MOUNT, ROUTES.uiChain, (c) => {
     secure(c);
-    return c.html(chainPage(view(c)));
+    return c.html(chainPage(view(c, pathParams(c, ROUTES.uiChain.params).chain)));
   });
-  app.get('/chains/:chain/fragments/:part', (c) => {
+  const fragments = { summary: summaryFragment, timeline: timelineFragment, plan: planFragment, holds: holdsFragment } as const;
+  on(app, MOUNT, ROUTES.uiFragment, (c) => {
     secure(c);
-    const v = view(c);
-    const part = c.req.param('part');
-    if (part === 'timeline') return c.html(timelineFragment(v));
-    if (part === 'plan') return c.html(planFragment(v));
-    if (part === 'holds') return c.html(holdsFragment(v));
-    if (part === 'summary') return c.html(summaryFragment(v));
-    throw new CairnError('NOT_FOUND', `no fragment ${part}`);
+    const { chain, part } = pathParams(c, ROUTES.uiFragment.params);
+    return c.html(fragments[part](view(c, chain)));
   });
   return app;
 }

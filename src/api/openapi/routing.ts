@@ -1,0 +1,52 @@
+/**
+ * Registering routes from the route table and validating their input with its schemas.
+ */
+import type { Context, Hono } from 'hono';
+import type { z } from 'zod';
+import { CairnError } from '../../errors.ts';
+import type { RouteSpec } from './route-table.ts';
+
+const MAX_JSON_BYTES = 1024 * 1024;
+
+/** Registers `handler` for `spec` on a sub-app mounted at `mount`. */
+export function on(app: Hono, mount: string, spec: RouteSpec, handler: (c: Context) => Response | Promise<Response>): void {
+  if (!spec.path.startsWith(mount)) throw new Error(`route ${spec.path} is not under ${mount}`);
+  const local = (spec.path.slice(mount.length) || '/').replace(/\{([A-Za-z]+)\}/g, ':$1');
+  app.on(spec.method.toUpperCase(), local, handler);
+}
+
+function invalid(where: string, error: z.ZodError): CairnError {
+  const problems = error.issues.map((i) => `${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
+  return new CairnError('INVALID_ARGUMENT', problems.join('; '), { details: { problems } });
+}
+
+/** The path parameters, parsed by the route's schema. */
+export function pathParams<S extends z.ZodObject>(c: Context, schema: S): z.output<S> {
+  const parsed = schema.safeParse(c.req.param());
+  if (!parsed.success) throw invalid('path', parsed.error);
+  return parsed.data;
+}
+
+/** The query string, parsed by the route's schema (unknown parameters are ignored). */
+export function queryParams<S extends z.ZodObject>(c: Context, schema: S): z.output<S> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) throw invalid('query', parsed.error);
+  return parsed.data;
+}
+
+/** A JSON body (at most 1 MiB), parsed by the route's schema. */
+export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  const length = Number(c.req.header('content-length') ?? '0');
+  if (length > MAX_JSON_BYTES) throw new CairnError('INVALID_ARGUMENT', 'JSON body larger than 1 MiB');
+  const text = await c.req.text();
+  if (text.length > MAX_JSON_BYTES) throw new CairnError('INVALID_ARGUMENT', 'JSON body larger than 1 MiB');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CairnError('INVALID_ARGUMENT', 'the body is not valid JSON');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalid('body', parsed.error);
+  return parsed.data;
+}
