@@ -15,6 +15,7 @@ import { chainRoutes } from './routes/chains.ts';
 import { imageRoutes } from './routes/images.ts';
 import { uiRoutes } from './ui/ui-routes.ts';
 import { CairnMetrics } from '../metrics.ts';
+import { requestFields, requestInfo } from './request-info.ts';
 import { ROUTES } from './openapi/route-table.ts';
 import { on } from './openapi/routing.ts';
 import { openApiDocument } from './openapi/openapi-document.ts';
@@ -41,20 +42,24 @@ export interface AppOptions {
 /** Builds the API. */
 export function createApp(options: AppOptions): Hono {
   const { archive, logger } = options;
-  const admin = new TokenSet(options.adminTokens);
-  const read = new TokenSet(options.readToken ? [options.readToken] : []);
+  const admin = new TokenSet(options.adminTokens, 'admin');
+  const read = new TokenSet(options.readToken ? [options.readToken] : [], 'read');
   const metrics = options.metrics ?? new CairnMetrics({ defaultMetrics: false });
   const app = new Hono();
 
   app.onError((error, c) => errorResponse(c, error, logger, metrics));
   app.notFound((c) => errorResponse(c, new CairnError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), logger, metrics));
   app.use(async (c, next) => {
-    const end = metrics.httpDuration.startTimer();
+    const started = performance.now();
+    const info = requestInfo(c);
+    c.header('x-request-id', info.id);
     await next();
     // The matched pattern (e.g. /v1/images/:digest/file), never the raw path.
     const route = c.req.routePath === '/*' ? 'unmatched' : c.req.routePath;
-    end({ method: c.req.method, route });
+    const seconds = (performance.now() - started) / 1000;
+    metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
     metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    logger.debug('request', { ...requestFields(c), method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) });
   });
 
   on(app, '', ROUTES.healthz, (c) => c.json({ status: 'ok' }));

@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { CairnError } from '../errors.ts';
+import { requestInfo } from './request-info.ts';
 
 function hash(token: string): Buffer {
   return createHash('sha256').update(token).digest();
@@ -13,9 +14,12 @@ function hash(token: string): Buffer {
 /** A set of accepted tokens with a constant-time membership test. */
 export class TokenSet {
   readonly #hashes: Buffer[];
+  readonly #label: string;
 
-  constructor(tokens: readonly string[]) {
+  /** `label` names the tokens in logs: `<label>#1`, `<label>#2`, … in configuration order. */
+  constructor(tokens: readonly string[], label = 'token') {
     this.#hashes = tokens.map(hash);
+    this.#label = label;
   }
 
   get empty(): boolean {
@@ -24,10 +28,17 @@ export class TokenSet {
 
   /** True when `token` is one of the set (every entry is compared, whatever matches). */
   has(token: string): boolean {
+    return this.name(token) !== undefined;
+  }
+
+  /** The token's log name (`<label>#n`), or undefined; every entry is compared, whatever matches. */
+  name(token: string): string | undefined {
     const candidate = hash(token);
-    let found = false;
-    for (const h of this.#hashes) found = timingSafeEqual(h, candidate) || found;
-    return found;
+    let found = -1;
+    this.#hashes.forEach((h, i) => {
+      if (timingSafeEqual(h, candidate) && found < 0) found = i;
+    });
+    return found < 0 ? undefined : `${this.#label}#${found + 1}`;
   }
 }
 
@@ -41,7 +52,9 @@ export function requireToken(...sets: TokenSet[]): MiddlewareHandler {
   return async (c, next) => {
     const token = bearer(c.req.header('authorization'));
     if (!token) throw new CairnError('UNAUTHORIZED', 'a bearer token is required');
-    if (!sets.some((s) => s.has(token))) throw new CairnError('FORBIDDEN', 'the token is not valid for this operation');
+    const name = sets.map((s) => s.name(token)).find((n) => n !== undefined);
+    if (!name) throw new CairnError('FORBIDDEN', 'the token is not valid for this operation');
+    requestInfo(c).principal = name;
     await next();
   };
 }

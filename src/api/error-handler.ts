@@ -8,13 +8,16 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CairnError, toCairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { CairnMetrics } from '../metrics.ts';
+import { requestFields } from './request-info.ts';
 
 /** Builds the JSON error response for `error`. */
 export function errorResponse(c: Context, error: unknown, logger: Logger, metrics?: CairnMetrics): Response {
   const cairnError = toCairnError(error);
   metrics?.errors.inc({ code: cairnError.code });
   const internal = !(error instanceof CairnError) || cairnError.httpStatus >= 500;
-  if (internal) logger.error('request failed', { method: c.req.method, path: c.req.path, code: cairnError.code, error });
+  const fields = { ...requestFields(c), method: c.req.method, path: c.req.path.slice(0, 200), code: cairnError.code };
+  if (internal) logger.error('request failed', { ...fields, error });
+  else logger.info('request refused', fields);
   const body = cairnError.code === 'INTERNAL' || cairnError.code === 'IO_ERROR' ? new CairnError(cairnError.code).toJSON() : cairnError.toJSON();
   const headers: Record<string, string> = {};
   if (cairnError.code === 'RANGE_NOT_SATISFIABLE' && typeof cairnError.details?.size === 'number') headers['content-range'] = `bytes */${cairnError.details.size}`;

@@ -19,6 +19,7 @@ import { updateStoredRegistry } from '../../archive/service/registry-store.ts';
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { respond } from '../respond.ts';
+import { requestFields } from '../request-info.ts';
 import { ROUTES } from '../openapi/route-table.ts';
 import { jsonBody, on, pathParams, queryParams } from '../openapi/routing.ts';
 import { RETENTION_RULES, currentPlan, policyOf, type RetentionPolicy, type RetentionScheduler } from '../../retention/index.ts';
@@ -72,13 +73,13 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
 
   on(app, MOUNT, ROUTES.hold, async (c) => {
     const entry = await archive.hold(pathParams(c, ROUTES.hold.params).digest);
-    logger.info('hold placed', { digest: entry.record.digest });
+    logger.info('hold placed', { ...requestFields(c), digest: entry.record.digest });
     return respond(c, { digest: entry.record.digest, held: true });
   });
 
   on(app, MOUNT, ROUTES.release, async (c) => {
     const entry = await archive.release(pathParams(c, ROUTES.release.params).digest);
-    logger.info('hold released', { digest: entry.record.digest });
+    logger.info('hold released', { ...requestFields(c), digest: entry.record.digest });
     return respond(c, { digest: entry.record.digest, held: false });
   });
 
@@ -86,7 +87,7 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     // Validated again, with every problem listed, when the document is stored.
     const body = await jsonBody(c, z.unknown());
     const doc = await apply(() => body as RegistryDocument);
-    logger.info('registry replaced', { chains: Object.keys(doc.chains).length });
+    logger.info('registry replaced', { ...requestFields(c), chains: Object.keys(doc.chains).length });
     return respond(c, doc);
   });
 
@@ -100,7 +101,7 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
       current.chains[chain] = entry;
       return current;
     });
-    logger.info('validator registered', { chain, validator: id });
+    logger.info('validator registered', { ...requestFields(c), chain, validator: id });
     return respond(c, doc);
   });
 
@@ -115,7 +116,7 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
       }
       return current;
     });
-    logger.info('validator removed', { chain, validator: id });
+    logger.info('validator removed', { ...requestFields(c), chain, validator: id });
     return respond(c, doc);
   });
 

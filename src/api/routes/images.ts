@@ -21,6 +21,7 @@ import { openImageFile } from '../../archive/service/image-file.ts';
 import { serveRepresentation } from '../representation.ts';
 import type { CairnMetrics } from '../../metrics.ts';
 import { respond } from '../respond.ts';
+import { requestFields } from '../request-info.ts';
 import { ROUTES } from '../openapi/route-table.ts';
 import { on, pathParams } from '../openapi/routing.ts';
 import { attestationJsonBody } from '../openapi/schemas.ts';
@@ -88,6 +89,8 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
   on(app, MOUNT, ROUTES.pushImage, async (c) => {
     const result = await archive.push(requestBody(c), declaredLength(c.req.header('content-length')));
     metrics.pushes.inc({ result: result.created ? 'created' : 'deduplicated' });
+    const r = result.image.record;
+    logger.info(result.created ? 'image archived' : 'image deduplicated', { ...requestFields(c), chain: r.chain, height: r.height, digest: r.digest, size: r.size, validator: r.producer.validator, addedAttestations: result.addedAttestations });
     if (result.created) metrics.bytesIn.inc({ transport: 'http' }, result.image.record.size);
     const m = await manifest(archive, result.image);
     return respond(c, { ...m, created: result.created, addedAttestations: result.addedAttestations }, result.created ? 201 : 200);
@@ -98,6 +101,7 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
     const attestation = await attestationBody(c);
     if (attestation.digest !== digest) throw new CairnError('INVALID_ARGUMENT', 'the attestation names another digest than the URL');
     const { added, image } = await archive.attest(attestation);
+    logger.info(added ? 'attestation added' : 'attestation already present', { ...requestFields(c), chain: attestation.chain, height: attestation.height, digest, validator: attestation.validator });
     const quorum = archive.quorum(image);
     return respond(c, { digest, validator: attestation.validator, added, finality: { final: quorum.final, attestedWeight: quorum.attestedWeight, totalWeight: quorum.totalWeight, ...(image.finalizedAt === undefined ? {} : { finalizedAt: image.finalizedAt }) } }, added ? 201 : 200);
   });

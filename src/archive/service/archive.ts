@@ -229,7 +229,7 @@ export class Archive {
         this.#index.add(entry);
         this.emit({ type: 'image.available', chain: record.chain, height: record.height, digest: record.digest, validator: record.producer.validator });
         const added = await this.#addAttestations(entry, attestations.slice(1));
-        this.#logger.info('image archived', { chain: record.chain, height: record.height, digest: record.digest, size: record.size, producer: record.producer.validator });
+        // Logged by the caller, which knows the request (id, client).
         return { created: true, image: entry, addedAttestations: [record.producer.validator, ...added] };
       });
     } catch (error) {
