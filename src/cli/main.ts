@@ -11,6 +11,7 @@ import { registerRegistryCommands } from './commands/registry.ts';
 import { registerFinalityCommands } from './commands/finality.ts';
 import { registerRetentionCommands } from './commands/retention.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerCompletion } from './commands/completion.ts';
 import { EXIT, reportError } from './output.ts';
 
 /** Builds the command tree (exported for tests and shell completion). */
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerRegistryCommands(program);
   registerRetentionCommands(program);
   registerConfigCommands(program);
+  registerCompletion(program);
   for (const command of program.commands) applyExitOverride(command);
   return program;
 }

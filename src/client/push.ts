@@ -1,6 +1,7 @@
 /** Pushing an image file to a Cairn server, streamed with its length. */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
 import { CairnError } from '../errors.ts';
 import { streamRequest } from './http-client.ts';
 
@@ -15,14 +16,28 @@ export interface PushResponse {
   finality: { final: boolean; attestedWeight: number; totalWeight: number };
 }
 
-/** Streams `file` to `POST /v1/images`. */
-export async function pushImage(conn: { base: string; token?: string }, file: string): Promise<PushResponse> {
+/** Streams `file` to `POST /v1/images`; `onProgress(sent, total)` follows the bytes read for sending. */
+export async function pushImage(conn: { base: string; token?: string }, file: string, options: { onProgress?: (sent: number, total: number) => void } = {}): Promise<PushResponse> {
   const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
     throw new CairnError('INVALID_ARGUMENT', `cannot read ${file}: ${error.code ?? 'error'}`);
   });
+  const source = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  let body: Readable = source;
+  if (options.onProgress) {
+    const report = options.onProgress;
+    let sent = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        report((sent += chunk.length), info.size);
+        done(null, chunk);
+      },
+    });
+    source.on('error', (error) => counter.destroy(error));
+    body = source.pipe(counter);
+  }
   const response = await streamRequest(conn, '/v1/images', {
     method: 'POST',
-    body: createReadStream(file, { highWaterMark: 1024 * 1024 }),
+    body,
     headers: { 'content-type': 'application/vnd.cairn.image', 'content-length': String(info.size), accept: 'application/json' },
   });
   const parts: Buffer[] = [];

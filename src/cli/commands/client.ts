@@ -43,7 +43,9 @@ const KEX_NAMES: Record<'mlkem1024' | 'mlkem768' | 'hybrid', SupportedKex> = { m
 export function registerClientCommands(program: Command): void {
   withServerOptions(program.command('push').description('push an image file to a server').argument('<file>', 'image file (.cimg)').option('--json', 'print the result as JSON')).action(
     async (file: string, options: ServerOptions & { json?: boolean }) => {
-      const result = await pushImage(await connection(options), file);
+      const bar = options.json ? undefined : progressBar('push');
+      const result = await pushImage(await connection(options), file, bar ? { onProgress: (sent, total) => bar.update(sent, total) } : {});
+      bar?.finish();
       if (options.json) return printJson(result);
       printFields([
         ['digest', result.digest],
