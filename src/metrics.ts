@@ -21,6 +21,8 @@ export class CairnMetrics {
   readonly bytesIn: Counter<'transport'>;
   readonly bytesOut: Counter<'transport'>;
   readonly events: Counter<'type'>;
+  readonly attestations: Counter;
+  readonly finalizations: Counter;
   readonly retentionDecisions: Counter<'rule'>;
   readonly retentionDeleted: Counter;
   readonly retentionBytesFreed: Counter;
@@ -39,6 +41,8 @@ export class CairnMetrics {
     this.bytesIn = new Counter({ name: 'cairn_bytes_in_total', help: 'Image bytes received by pushes.', labelNames: ['transport'], registers });
     this.bytesOut = new Counter({ name: 'cairn_bytes_out_total', help: 'Image bytes sent to clients.', labelNames: ['transport'], registers });
     this.events = new Counter({ name: 'cairn_archive_events_total', help: 'Archive events: image.available, image.attested (attestations), image.finalized (finalizations), image.deleted.', labelNames: ['type'], registers });
+    this.attestations = new Counter({ name: 'cairn_attestations_total', help: 'Attestations added to archived images (by pushes of known images and by the attestation route).', registers });
+    this.finalizations = new Counter({ name: 'cairn_finalizations_total', help: 'Images that became final (> 2/3 of the registered weight attested).', registers });
     this.retentionDecisions = new Counter({ name: 'cairn_retention_decisions_total', help: 'Retention decisions made by (non-dry) runs, by rule.', labelNames: ['rule'], registers });
     this.retentionDeleted = new Counter({ name: 'cairn_retention_deleted_images_total', help: 'Images deleted by retention.', registers });
     this.retentionBytesFreed = new Counter({ name: 'cairn_retention_bytes_freed_total', help: 'Content bytes freed by retention deletions.', registers });
@@ -52,6 +56,8 @@ export class CairnMetrics {
   /** Counts an archive event. */
   onArchiveEvent(event: ArchiveEvent): void {
     this.events.inc({ type: event.type });
+    if (event.type === 'image.attested') this.attestations.inc();
+    if (event.type === 'image.finalized') this.finalizations.inc();
   }
 
   /** Counts a retention run's outcome. */

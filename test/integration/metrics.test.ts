@@ -65,6 +65,8 @@ describe('/metrics', () => {
     expect(await sample('cairn_http_request_duration_seconds_count', { method: 'POST', route: '/v1/images' })).toBe(2);
     expect(await sample('cairn_archive_events_total', { type: 'image.available' })).toBe(1);
     expect(await sample('cairn_archive_events_total', { type: 'image.finalized' })).toBe(1);
+    expect(await sample('cairn_finalizations_total')).toBe(1);
+    expect(await sample('cairn_attestations_total')).toBe(await sample('cairn_archive_events_total', { type: 'image.attested' }));
     expect(await sample('cairn_retention_decisions_total', { rule: 'LATEST' })).toBe(1);
     expect(await sample('cairn_store_operation_duration_seconds_count', { operation: 'put', outcome: 'ok' })).toBeGreaterThan(0);
     expect(await sample('cairn_process_resident_memory_bytes')).toBeGreaterThan(0);
