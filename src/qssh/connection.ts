@@ -287,7 +287,7 @@ export class QsshConnection {
 
   /** Seals and writes one record (`parts` concatenated are the message encoding). */
   #write(...parts: Uint8Array[]): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
     if (!this.#send) {
       const length = parts.reduce((n, p) => n + p.length, 0);
       const head = Buffer.allocUnsafe(4);
