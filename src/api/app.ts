@@ -2,13 +2,13 @@
  * The HTTP API application (Hono), versioned under /v1. Assembled from route modules; errors are
  * turned into responses in one place (error-handler.ts).
  */
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Archive } from '../archive/service/archive.ts';
 import { formatPublicKey, type PublicKey } from '../archive/index.ts';
 import type { EventLog } from './event-log.ts';
-import { CairnError } from '../errors.ts';
+import { CairnError, isCairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { TokenSet, requireToken } from './auth.ts';
+import { READ_COOKIE, TokenSet, requireToken } from './auth.ts';
 import { errorResponse } from './error-handler.ts';
 import { adminRoutes, type RetentionSettings } from './routes/admin.ts';
 import { chainRoutes } from './routes/chains.ts';
@@ -74,10 +74,21 @@ export function createApp(options: AppOptions): Hono {
   });
 
   if (!read.empty) {
-    const readers = requireToken(read, admin);
+    const readers = requireToken(read, admin, { cookie: READ_COOKIE });
     app.use('/v1/chains/*', readers);
-    app.use('/ui/*', readers);
-    app.use('/ui', readers);
+    // The sign-in page and the page assets are open; everything else under /ui needs the token.
+    // A browser without the token is sent to the sign-in form.
+    const uiReaders: MiddlewareHandler = async (c, next) => {
+      if (c.req.path === '/ui/login' || c.req.path.startsWith('/ui/assets/')) return next();
+      try {
+        await readers(c, next);
+      } catch (error) {
+        if (isCairnError(error, 'UNAUTHORIZED') || isCairnError(error, 'FORBIDDEN')) return c.redirect('/ui/login', 303);
+        throw error;
+      }
+    };
+    app.use('/ui/*', uiReaders);
+    app.use('/ui', uiReaders);
     // Pushes and attestations are authenticated by their signatures, not by tokens.
     app.on(['GET', 'HEAD'], '/v1/images/*', readers);
   }
@@ -94,6 +105,6 @@ export function createApp(options: AppOptions): Hono {
     c.json({ algorithm: options.identity.algorithm, publicKey: Buffer.from(options.identity.raw).toString('base64'), fingerprint: options.identity.fingerprint, line: formatPublicKey(options.identity, 'cairn-server').trim() }),
   );
   app.route('/v1/admin', adminRoutes(archive, logger, options.retention));
-  app.route('/ui', uiRoutes(archive, options.retention));
+  app.route('/ui', uiRoutes(archive, options.retention, { signIn: read.empty ? undefined : (token) => read.has(token) || admin.has(token) }));
   return app;
 }

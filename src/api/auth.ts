@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { CairnError } from '../errors.ts';
 import { requestInfo } from './request-info.ts';
 
@@ -47,10 +48,21 @@ function bearer(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** Requires one of `tokens` as `Authorization: Bearer`; `UNAUTHORIZED` otherwise. */
-export function requireToken(...sets: TokenSet[]): MiddlewareHandler {
+/** The cookie a browser presents the read token in (set by the dashboard's sign-in). */
+export const READ_COOKIE = 'cairn_read';
+
+/**
+ * Requires one of `sets`' tokens as `Authorization: Bearer`; `UNAUTHORIZED` otherwise. With
+ * `cookie`, a GET or HEAD may present the token in that cookie instead (browsers cannot send
+ * headers when navigating or opening an event stream; the cookie is HttpOnly and SameSite=Strict
+ * and only ever authorises reads).
+ */
+export function requireToken(...args: Array<TokenSet | { cookie: string }>): MiddlewareHandler {
+  const sets = args.filter((a): a is TokenSet => a instanceof TokenSet);
+  const cookieName = args.find((a): a is { cookie: string } => !(a instanceof TokenSet))?.cookie;
   return async (c, next) => {
-    const token = bearer(c.req.header('authorization'));
+    let token = bearer(c.req.header('authorization'));
+    if (!token && cookieName && (c.req.method === 'GET' || c.req.method === 'HEAD')) token = getCookie(c, cookieName);
     if (!token) throw new CairnError('UNAUTHORIZED', 'a bearer token is required');
     const name = sets.map((s) => s.name(token)).find((n) => n !== undefined);
     if (!name) throw new CairnError('FORBIDDEN', 'the token is not valid for this operation');

@@ -179,3 +179,37 @@ describe('dashboard', () => {
     await page.close();
   });
 });
+
+describe('dashboard with a read token', () => {
+  it('sends a browser without the token to sign in, refuses a wrong one, and works after signing in', async () => {
+    const readToken = 'read-token-for-the-dashboard-0123';
+    const dir2 = await mkdtemp(join(tmpdir(), 'cairn-ui-read-'));
+    const guarded = await startTestServer({ dataDir: dir2, readToken });
+    try {
+      await (await fetch(`${guarded.url}/v1/images`, { method: 'POST', body: imageBytes(randomBytes(1000), { height: 1000 }).bytes })).arrayBuffer();
+      expect((await fetch(`${guarded.url}/v1/chains/devnet/images`)).status).toBe(401);
+      const page = await browser.newPage();
+      await page.goto(`${guarded.url}/ui/chains/devnet`);
+      expect(new URL(page.url()).pathname).toBe('/ui/login');
+      await page.fill('#token', 'wrong-token-000000000000');
+      await page.click('form button[type="submit"]');
+      await page.locator('[role="alert"]', { hasText: 'FORBIDDEN' }).waitFor();
+      await page.fill('#token', readToken);
+      await page.click('form button[type="submit"]');
+      await page.waitForURL(`${guarded.url}/ui`);
+      await page.goto(`${guarded.url}/ui/chains/devnet`);
+      await page.locator('#live', { hasText: 'live' }).waitFor();
+      expect(await page.locator('#timeline tbody tr').count()).toBe(1);
+      const cookies = await page.context().cookies();
+      expect(cookies.find((c) => c.name === 'cairn_read')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+      // The cookie authorises reads only: an admin action still needs the admin token.
+      await page.locator('#timeline button[data-action="hold"]').click();
+      await expect.poll(() => page.locator('#status').textContent()).toMatch(/UNAUTHORIZED/);
+      await screenshot(page, 'dashboard-read-token');
+      await page.close();
+    } finally {
+      await guarded.close();
+      await rm(dir2, { recursive: true, force: true });
+    }
+  });
+});

@@ -21,6 +21,8 @@ export interface ServerProcessOptions {
   logLevel?: string;
   /** QSSH listener settings (port 0 unless given). */
   qssh?: Record<string, unknown>;
+  /** Require this token for reads. */
+  readToken?: string;
 }
 
 /** The raw configuration object for these options. */
@@ -33,6 +35,7 @@ export function serverConfig(options: ServerProcessOptions): Record<string, unkn
     ...(options.minio ? { s3: { endpoint: options.minio.endpoint, bucket: options.minio.bucket, region: 'us-east-1', accessKeyId: options.minio.accessKeyId, secretAccessKey: options.minio.secretAccessKey, forcePathStyle: true, maxAttempts: 2 } } : {}),
     masterKeys: [options.masterKey ?? generateMasterKeyEntry('test')],
     adminTokens: [TEST_ADMIN_TOKEN],
+    ...(options.readToken ? { readToken: options.readToken } : {}),
     registryFile: options.registryFile,
     orphanGraceMs: options.orphanGraceMs ?? 0,
     logLevel: options.logLevel ?? 'silent',

@@ -24,6 +24,8 @@ export interface TestServerOptions {
   registry?: Registry;
   /** QSSH listener settings (port 0 unless given). */
   qssh?: Record<string, unknown>;
+  /** Require this token for reads. */
+  readToken?: string;
 }
 
 async function withRegistry(options: TestServerOptions): Promise<TestServerOptions & { registryFile: string }> {

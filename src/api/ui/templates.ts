@@ -149,6 +149,19 @@ export function chainPage(view: ChainView): Html {
   );
 }
 
+/** The sign-in form. */
+export function signInPage(state: 'form' | 'wrong' | 'open'): Html {
+  if (state === 'open') return page('Cairn · sign in', undefined, html`<h1>Sign in</h1><p>No read token is configured: the dashboard is open. <a href="/ui">Go to the dashboard</a>.</p>`);
+  return page(
+    'Cairn · sign in',
+    undefined,
+    html`<h1>Sign in</h1>
+<p>This archive needs its read token (or an admin token) to be viewed. It is kept in an HttpOnly cookie for this site and only authorises reads; holds still need the admin token on the page.</p>
+${state === 'wrong' ? html`<p class="status error" role="alert">FORBIDDEN: the token is not valid.</p>` : ''}
+<form method="post" action="/ui/login" class="admin"><label for="token">Token</label> <input id="token" name="token" type="password" autocomplete="current-password" required> <button type="submit">Sign in</button></form>`,
+  );
+}
+
 /** An error page (unknown chain and the like). */
 export function errorPage(status: number, code: string, message: string): Html {
   return page('Cairn · error', undefined, html`<h1>${status} ${code}</h1><p>${message}</p><p><a href="/ui">All chains</a></p>`);

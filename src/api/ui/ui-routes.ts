@@ -5,6 +5,7 @@
  *   GET /ui/chains/{chain}[?before=height]     one chain: timeline, plan, holds, events, validators
  *   GET /ui/chains/{chain}/fragments/{summary|timeline|plan|holds}   the parts the page refreshes
  *   GET /ui/assets/app.css, /ui/assets/app.js
+ *   GET, POST /ui/login                       sign-in when a read token is configured (sets a read-only cookie)
  *
  * Pages are read-only views of the archive; the admin actions on them go through the admin API
  * with the admin token the user gives the page. Responses carry a strict
@@ -18,7 +19,10 @@ import { on, pathParams, queryParams } from '../openapi/routing.ts';
 import type { RetentionSettings } from '../routes/admin.ts';
 import { APP_CSS, APP_JS } from './assets.ts';
 import { chainView } from './chain-view.ts';
-import { chainPage, errorPage, holdsFragment, indexPage, planFragment, summaryFragment, timelineFragment } from './templates.ts';
+import { chainPage, errorPage, holdsFragment, indexPage, planFragment, signInPage, summaryFragment, timelineFragment } from './templates.ts';
+import { setCookie } from 'hono/cookie';
+import { READ_COOKIE } from '../auth.ts';
+import { signInForm } from '../openapi/schemas.ts';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -32,7 +36,8 @@ function secure(c: Context): void {
 const MOUNT = '/ui';
 
 /** The dashboard routes. */
-export function uiRoutes(archive: Archive, retention: RetentionSettings, now: () => number = Date.now): Hono {
+export function uiRoutes(archive: Archive, retention: RetentionSettings, options: { signIn?: ((token: string) => boolean) | undefined; now?: () => number } = {}): Hono {
+  const now = options.now ?? Date.now;
   const app = new Hono();
   app.onError((error, c) => {
     const e = toCairnError(error);
@@ -46,6 +51,19 @@ export function uiRoutes(archive: Archive, retention: RetentionSettings, now: ()
   on(app, MOUNT, ROUTES.uiJs, (c) => {
     c.header('cache-control', 'no-cache');
     return c.body(APP_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' });
+  });
+  on(app, MOUNT, ROUTES.uiSignIn, (c) => {
+    secure(c);
+    return c.html(signInPage(options.signIn ? 'form' : 'open'));
+  });
+  on(app, MOUNT, ROUTES.uiSignInPost, async (c) => {
+    secure(c);
+    const { signIn } = options;
+    if (!signIn) return c.redirect('/ui', 303);
+    const parsed = signInForm.safeParse(Object.fromEntries(Object.entries(await c.req.parseBody()).filter(([, v]) => typeof v === 'string')));
+    if (!parsed.success || !signIn(parsed.data.token)) return c.html(signInPage('wrong'), 403);
+    setCookie(c, READ_COOKIE, parsed.data.token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:' });
+    return c.redirect('/ui', 303);
   });
   on(app, MOUNT, ROUTES.uiIndex, (c) => {
     secure(c);
