@@ -26,7 +26,8 @@ export class OffThreadHasher {
     const control = new SharedArrayBuffer(8);
     this.#ring = new Uint8Array(ring);
     this.#state = new Int32Array(control);
-    this.#worker = new Worker(new URL('./sha3-worker.ts', import.meta.url), { workerData: { ring, control } });
+    // The worker is a sibling module: .ts when running the sources, .js when running dist/.
+    this.#worker = new Worker(new URL(import.meta.url.endsWith('.js') ? './sha3-worker.js' : './sha3-worker.ts', import.meta.url), { workerData: { ring, control } });
     this.#result = new Promise((resolve, reject) => {
       this.#worker.once('message', (m: { digest: string; size: number }) => resolve({ digest: digestFromBytes(Buffer.from(m.digest, 'hex')), size: m.size }));
       this.#worker.once('error', (error: Error) => {

@@ -14,7 +14,15 @@
  * - private: `-----BEGIN QSSH PRIVATE KEY-----\nAlgorithm: <description>\n<base64 secret key>\n-----END QSSH PRIVATE KEY-----\n`
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { falcon512padded } from '@noble/post-quantum/falcon.js';
+import { createRequire } from 'node:module';
+import type { falcon512padded as Falcon512 } from '@noble/post-quantum/falcon.js';
+
+// Loaded on first use (about 14 MiB): only QSSH authentication and Falcon keys need it.
+const load = createRequire(import.meta.url);
+let falcon: typeof Falcon512 | undefined;
+function falcon512padded(): typeof Falcon512 {
+  return (falcon ??= (load('@noble/post-quantum/falcon.js') as { falcon512padded: typeof Falcon512 }).falcon512padded);
+}
 import { CairnError } from '../../errors.ts';
 import { digestOf, type Digest } from '../digest.ts';
 import { writePair } from './key-files.ts';
@@ -59,7 +67,7 @@ function falconPublicKey(raw: Uint8Array, comment?: string): FalconPublicKey {
 
 /** Generates a Falcon-512 key pair (random seed from node:crypto). */
 export function generateFalconKey(comment?: string): FalconKeyPair {
-  const { secretKey, publicKey } = falcon512padded.keygen(randomBytes(48));
+  const { secretKey, publicKey } = falcon512padded().keygen(randomBytes(48));
   return { secretKey, publicKey: falconPublicKey(publicKey, comment) };
 }
 
@@ -108,14 +116,14 @@ function fnDsaRawMessage(publicKey: Uint8Array, message: Uint8Array): Uint8Array
 
 /** Signs like qssh (fn-dsa raw mode); needs the public key for the hashed-key prefix. */
 export function signQssh(secretKey: Uint8Array, publicKey: Uint8Array, message: Uint8Array): Uint8Array {
-  return falcon512padded.sign(fnDsaRawMessage(publicKey, message), secretKey);
+  return falcon512padded().sign(fnDsaRawMessage(publicKey, message), secretKey);
 }
 
 /** Verifies a qssh (fn-dsa raw mode) Falcon-512 signature; false for anything malformed. */
 export function verifyQssh(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== FALCON512.signatureBytes || publicKey.length !== FALCON512.publicKeyBytes) return false;
   try {
-    return falcon512padded.verify(signature, fnDsaRawMessage(publicKey, message), publicKey);
+    return falcon512padded().verify(signature, fnDsaRawMessage(publicKey, message), publicKey);
   } catch {
     return false;
   }
