@@ -6,6 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { newestSourceMtime } from '../scripts/source-mtime.js';
 
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(`cairn: needs Node.js 24 (this is ${process.version}); run it as \`npx cairn …\` or through npm scripts, which use the Node 24 the project installs\n`);
+  process.exit(2);
+}
+
 const root = new URL('..', import.meta.url);
 function distIsCurrent() {
   try {
