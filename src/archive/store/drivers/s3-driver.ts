@@ -3,9 +3,10 @@
  * configuration alone: endpoint, region, path-style, credentials).
  *
  * Mapping of the contract onto S3:
- * - put: PutObject for byte bodies; streams go through lib-storage's `Upload` (one PutObject
- *   below the part size, else multipart with 5 MiB parts, 2 in flight). If the body stream
- *   fails, the multipart upload is aborted, so a failed put leaves no object and no parts.
+ * - put: PutObject for byte bodies; streams go through `s3-multipart.ts` (one PutObject below
+ *   the part size, else multipart with 5 MiB parts, 2 in flight, from a fixed pool of part
+ *   buffers). If the body stream or S3 fails, the multipart upload is aborted, so a failed put
+ *   leaves no object and no parts.
  * - createIfAbsent / replaceIfMatch: PutObject with `If-None-Match: *` / `If-Match: <etag>`.
  * - get: GetObject with `Range`; head: HeadObject; list: ListObjectsV2 pages.
  * - delete: on a versioned bucket (Object Lock implies versioning) every version and delete
@@ -16,11 +17,12 @@
  * The AWS SDK is imported lazily, only when this driver is used. Errors are translated in
  * `s3-errors.ts` only.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CairnError } from '../../../errors.ts';
 import { assertStoreKey, assertStorePrefix, type BlobStore, type ByteRange, type GetResult, type IncompleteUpload, type ObjectInfo, type PutBody } from '../blob-store.ts';
 import { translateS3Error } from './s3-errors.ts';
+import { uploadStream } from './s3-multipart.ts';
 
 /** Options for {@link createS3Store}. */
 export interface S3StoreOptions {
@@ -32,7 +34,7 @@ export interface S3StoreOptions {
   readonly forcePathStyle: boolean;
   /** SDK attempts per request (default 3). */
   readonly maxAttempts?: number;
-  /** Multipart part size (default 8 MiB). */
+  /** Multipart part size (default 5 MiB, the S3 minimum). */
   readonly partSizeBytes?: number;
   /** Parts uploaded concurrently (default 2). */
   readonly queueSize?: number;
@@ -46,7 +48,6 @@ function totalSize(contentRange: string | undefined, fallback: number): number {
 /** Connects to the bucket and returns a store; fails if the bucket cannot be reached. */
 export async function createS3Store(options: S3StoreOptions): Promise<BlobStore> {
   const s3 = await import('@aws-sdk/client-s3');
-  const { Upload } = await import('@aws-sdk/lib-storage');
   const client: S3Client = new s3.S3Client({
     region: options.region,
     forcePathStyle: options.forcePathStyle,
@@ -119,8 +120,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
           await client.send(new s3.PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: body.length }));
           return;
         }
-        const upload = new Upload({ client, params: { Bucket, Key: key, Body: Readable.from(body, { objectMode: false }) }, partSize, queueSize, leavePartsOnError: false });
-        await upload.done();
+        await uploadStream({ s3, client, bucket: Bucket, partSize, queueSize, call }, key, body);
       });
       const stored = await head(key);
       if (!stored) throw new CairnError('STORE_ERROR', `[s3] PutObject ${key}: object missing right after upload`);
