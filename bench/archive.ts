@@ -4,7 +4,7 @@
  *   npm run bench:archive [-- --sizes 1,4]      (sizes in GiB; default 1,4)
  *
  * For each size, against one local MinIO and in the same run:
- * - raw SDK: lib-storage `Upload` (5 MiB parts, 2 in flight: Cairn's settings) and `GetObject`
+ * - raw SDK: lib-storage `Upload` (5 MiB parts, 4 in flight: its default and Cairn's) and `GetObject`
  *   streamed to a file — the baseline;
  * - Cairn: `POST /v1/images` (verify signatures, SHA3-256, seal, multipart upload) and
  *   `GET /v1/images/{digest}/file` (decrypt, stream) to a file, against a `cairn serve` child
@@ -63,7 +63,7 @@ try {
     const mibps = (ms: number): string => (fileBytes / 1024 ** 2 / (ms / 1000)).toFixed(0);
 
     const sha3 = await timed(() => digestStream(createReadStream(image, { highWaterMark: 4 * 1024 * 1024 })));
-    const rawUp = await timed(() => new Upload({ client: s3, params: { Bucket: minio.bucket, Key: `raw/${gib}`, Body: createReadStream(image, { highWaterMark: 1024 * 1024 }) }, partSize: 5 * 1024 * 1024, queueSize: 2 }).done());
+    const rawUp = await timed(() => new Upload({ client: s3, params: { Bucket: minio.bucket, Key: `raw/${gib}`, Body: createReadStream(image, { highWaterMark: 1024 * 1024 }) }, partSize: 5 * 1024 * 1024, queueSize: 4 }).done());
     const rawDown = await timed(async () => {
       const out = await s3.send(new GetObjectCommand({ Bucket: minio.bucket, Key: `raw/${gib}` }));
       await pipeline(out.Body as Readable, createWriteStream(join(dir, 'raw-down.bin')));

@@ -4,7 +4,7 @@
  *
  * Mapping of the contract onto S3:
  * - put: PutObject for byte bodies; streams go through `s3-multipart.ts` (one PutObject below
- *   the part size, else multipart with 5 MiB parts, 2 in flight, from a fixed pool of part
+ *   the part size, else multipart with 5 MiB parts, 4 in flight, from a fixed pool of part
  *   buffers). If the body stream or S3 fails, the multipart upload is aborted, so a failed put
  *   leaves no object and no parts.
  * - createIfAbsent / replaceIfMatch: PutObject with `If-None-Match: *` / `If-Match: <etag>`.
@@ -36,7 +36,7 @@ export interface S3StoreOptions {
   readonly maxAttempts?: number;
   /** Multipart part size (default 5 MiB, the S3 minimum). */
   readonly partSizeBytes?: number;
-  /** Parts uploaded concurrently (default 2). */
+  /** Parts uploaded concurrently (default 4, as lib-storage). */
   readonly queueSize?: number;
 }
 
@@ -61,7 +61,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
   });
   const Bucket = options.bucket;
   const partSize = options.partSizeBytes ?? 5 * 1024 * 1024;
-  const queueSize = options.queueSize ?? 2;
+  const queueSize = options.queueSize ?? 4;
 
   async function call<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
     try {
