@@ -88,8 +88,6 @@ export const errorBody = z.object({
 
 /** Dashboard paging: images below this height. */
 export const uiQuery = z.object({ before: uintText('before', 'Show images below this height.').optional() });
-/** Dashboard fragments. */
-export const fragmentParams = z.object({ chain: chainParam, part: z.enum(['summary', 'timeline', 'plan', 'holds']) });
 
 /** The dashboard sign-in form (when a read token is configured). */
 export const signInForm = z.strictObject({ token: z.string().min(1).max(512).describe('The read token or an admin token.') });

@@ -5,7 +5,8 @@
  * The script keeps the admin token in sessionStorage (this tab only), sends it as a bearer
  * token for hold/release, shows the API's error code and message when an action is refused,
  * lists announcements live from the chain's event stream (text only, never HTML), and
- * refreshes the server-rendered timeline, plan and holds fragments after changes.
+ * refreshes the server-rendered summary, timeline, plan and holds after changes (one request
+ * for the page, its sections swapped in place).
  */
 
 export const APP_CSS = `
@@ -73,15 +74,17 @@ export const APP_JS = `
   });
   document.getElementById('token-clear').addEventListener('click', () => { sessionStorage.removeItem(KEY); say('Admin token forgotten: read-only.', 'ok'); });
 
-  const base = '/ui/chains/' + encodeURIComponent(chain);
+  // One request re-renders the page on the server; the live sections are swapped in place.
   let refreshing = null;
   async function refresh() {
-    const query = location.search;
-    const parts = [['summary', base + '/fragments/summary'], ['timeline', base + '/fragments/timeline' + query], ['plan', base + '/fragments/plan'], ['holds', base + '/fragments/holds']];
-    await Promise.all(parts.map(async ([id, url]) => {
-      const res = await fetch(url, { headers: { accept: 'text/html' } });
-      if (res.ok) document.getElementById(id).innerHTML = await res.text();
-    }));
+    const res = await fetch(location.pathname + location.search, { headers: { accept: 'text/html' } });
+    if (!res.ok) return;
+    const fresh = new DOMParser().parseFromString(await res.text(), 'text/html');
+    for (const id of ['summary', 'timeline', 'plan', 'holds']) {
+      const from = fresh.getElementById(id);
+      const to = document.getElementById(id);
+      if (from && to) to.replaceChildren(...from.childNodes);
+    }
   }
   function scheduleRefresh() {
     if (refreshing) return;

@@ -82,7 +82,7 @@ function holdButton(row: TimelineRow): Html {
     : html`<button type="button" data-action="hold" data-digest="${row.digest}">Hold</button>`;
 }
 
-/** The timeline table (a fragment the page refreshes). */
+/** The timeline table (a section the page refreshes in place). */
 export function timelineFragment(view: ChainView): Html {
   const older = view.olderThan;
   return html`<table class="grid-table timeline" data-rows="${view.rows.length}">

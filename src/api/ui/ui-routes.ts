@@ -3,7 +3,6 @@
  *
  *   GET /ui                                   the chains
  *   GET /ui/chains/{chain}[?before=height]     one chain: timeline, plan, holds, events, validators
- *   GET /ui/chains/{chain}/fragments/{summary|timeline|plan|holds}   the parts the page refreshes
  *   GET /ui/assets/app.css, /ui/assets/app.js
  *   GET, POST /ui/login                       sign-in when a read token is configured (sets a read-only cookie)
  *
@@ -19,7 +18,7 @@ import { on, pathParams, queryParams } from '../openapi/routing.ts';
 import type { RetentionSettings } from '../routes/admin.ts';
 import { APP_CSS, APP_JS } from './assets.ts';
 import { chainView } from './chain-view.ts';
-import { chainPage, errorPage, holdsFragment, indexPage, planFragment, signInPage, summaryFragment, timelineFragment } from './templates.ts';
+import { chainPage, errorPage, indexPage, signInPage } from './templates.ts';
 import { setCookie } from 'hono/cookie';
 import { READ_COOKIE } from '../auth.ts';
 import { signInForm } from '../openapi/schemas.ts';
@@ -77,12 +76,6 @@ export function uiRoutes(archive: Archive, retention: RetentionSettings, options
   on(app, MOUNT, ROUTES.uiChain, (c) => {
     secure(c);
     return c.html(chainPage(view(c, pathParams(c, ROUTES.uiChain.params).chain)));
-  });
-  const fragments = { summary: summaryFragment, timeline: timelineFragment, plan: planFragment, holds: holdsFragment } as const;
-  on(app, MOUNT, ROUTES.uiFragment, (c) => {
-    secure(c);
-    const { chain, part } = pathParams(c, ROUTES.uiFragment.params);
-    return c.html(fragments[part](view(c, chain)));
   });
   return app;
 }
