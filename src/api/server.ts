@@ -18,6 +18,7 @@ import { createApp } from './app.ts';
 import { EventLog } from './event-log.ts';
 import { RetentionScheduler, RetentionSweeper } from '../retention/index.ts';
 import { loadOrCreateIdentity } from '../archive/service/identity.ts';
+import { followStoredRegistry } from '../archive/service/registry-store.ts';
 import { parseReaderKeys, registryAuthorizer } from '../qssh/authorized-keys.ts';
 import { startQsshServer, type QsshServer } from '../qssh/server.ts';
 import { CairnMetrics } from '../metrics.ts';
@@ -56,6 +57,8 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
     // Leftovers the store could not be told to drop at the time (e.g. it was down) go later.
     const cleanupTimer = setInterval(() => void cleanup().catch((error: unknown) => logger.warn('periodic cleanup failed', { error })), config.cleanupIntervalMs);
     cleanupTimer.unref();
+    // Registry changes made by other processes on the bucket arrive within registryRefreshMs.
+    const stopFollowing = followStoredRegistry(store, config.registryRefreshMs, (registry) => archive.setRegistry(registry), (error) => logger.warn('registry refresh failed', { error }));
     const identity = await loadOrCreateIdentity(store, keyring);
     const events = new EventLog(archive, identity);
     const retention = new RetentionScheduler(archive, new RetentionSweeper(archive, logger), config.retention, logger, options.now ?? Date.now);
@@ -99,6 +102,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
       ...(qssh ? { qsshPort: qssh.port } : {}),
       async close() {
         clearInterval(cleanupTimer);
+        stopFollowing();
         await qssh?.close();
         await retention.stop();
         await new Promise<void>((done) => {

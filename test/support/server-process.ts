@@ -23,6 +23,8 @@ export interface ServerProcessOptions {
   qssh?: Record<string, unknown>;
   /** Require this token for reads. */
   readToken?: string;
+  /** How often to re-read the stored registry (default: the server's). */
+  registryRefreshMs?: number;
 }
 
 /** The raw configuration object for these options. */
@@ -36,6 +38,7 @@ export function serverConfig(options: ServerProcessOptions): Record<string, unkn
     masterKeys: [options.masterKey ?? generateMasterKeyEntry('test')],
     adminTokens: [TEST_ADMIN_TOKEN],
     ...(options.readToken ? { readToken: options.readToken } : {}),
+    ...(options.registryRefreshMs ? { registryRefreshMs: options.registryRefreshMs } : {}),
     registryFile: options.registryFile,
     orphanGraceMs: options.orphanGraceMs ?? 0,
     logLevel: options.logLevel ?? 'silent',

@@ -26,6 +26,8 @@ export interface TestServerOptions {
   qssh?: Record<string, unknown>;
   /** Require this token for reads. */
   readToken?: string;
+  /** How often to re-read the stored registry (default: the server's). */
+  registryRefreshMs?: number;
 }
 
 async function withRegistry(options: TestServerOptions): Promise<TestServerOptions & { registryFile: string }> {

@@ -48,3 +48,36 @@ export async function updateStoredRegistry(store: BlobStore, change: (current: R
   }
   throw new CairnError('PRECONDITION_FAILED', 'the registry kept changing concurrently; try again');
 }
+
+/**
+ * Follows changes other processes make to the stored registry: every `intervalMs`, a HEAD of
+ * the registry object; when its etag differs from the last one seen (the first check always
+ * reads), the registry is read and handed to `apply` (applying an unchanged registry again is
+ * harmless). Returns a function that stops following. Failures (store down, a registry
+ * that does not validate) keep the current registry and are reported to `onError`.
+ */
+export function followStoredRegistry(store: BlobStore, intervalMs: number, apply: (registry: Registry) => void, onError: (error: unknown) => void): () => void {
+  let lastEtag: string | undefined;
+  let running = false;
+  const check = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      const info = await store.head(REGISTRY_KEY);
+      if (!info || info.etag === lastEtag) return;
+      const stored = await readJson(store);
+      if (!stored) return;
+      const registry = parseRegistry(stored.document);
+      lastEtag = stored.etag;
+      apply(registry);
+    } catch (error) {
+      onError(error);
+    } finally {
+      running = false;
+    }
+  };
+  void check();
+  const timer = setInterval(() => void check(), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
