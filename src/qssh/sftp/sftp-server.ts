@@ -109,6 +109,13 @@ export class SftpServer {
     }
   }
 
+  /** A path that names nothing: missing (no such file) or outside the tree (permission denied). */
+  async #absent(id: number, why: 'missing' | 'outside'): Promise<void> {
+    if (why === 'missing') return this.#status(id, FX.NO_SUCH_FILE, 'no such file');
+    this.#logger.info('sftp path outside the tree refused');
+    return this.#status(id, FX.PERMISSION_DENIED, 'outside the Cairn tree (/images, /<chain>/latest, /<chain>/latest-final, /<chain>/<height>/<hex>.cimg)');
+  }
+
   #handle(id: string): FileHandle | DirHandle {
     const h = this.#handles.get(id);
     if (!h) throw new CairnError('QSSH_PROTOCOL_ERROR', `unknown SFTP handle ${JSON.stringify(id.slice(0, 64))}`);
@@ -137,13 +144,13 @@ export class SftpServer {
       case 'stat':
       case 'lstat': {
         const node = resolvePath(this.#archive, normalizePath(request.path));
-        if (!node) return this.#status(request.id, FX.NO_SUCH_FILE, 'no such file');
+        if (typeof node === 'string') return this.#absent(request.id, node);
         const attrs = await this.#attrsOf(node.kind === 'dir' ? { kind: 'dir', name: '' } : { kind: 'file', name: '', image: node.image });
         return this.#reply({ type: 'attrs', id: request.id, attrs });
       }
       case 'open': {
         const node = resolvePath(this.#archive, normalizePath(request.path));
-        if (!node) return this.#status(request.id, FX.NO_SUCH_FILE, 'no such file');
+        if (typeof node === 'string') return this.#absent(request.id, node);
         if (node.kind === 'dir') return this.#status(request.id, FX.FAILURE, 'is a directory');
         const file = await openImageFile(this.#archive, node.image);
         const handle = this.#newHandle({ kind: 'file', file, position: -1, iterator: undefined, pending: undefined });
@@ -155,7 +162,7 @@ export class SftpServer {
       case 'opendir': {
         const path = normalizePath(request.path);
         const node = resolvePath(this.#archive, path);
-        if (!node) return this.#status(request.id, FX.NO_SUCH_FILE, 'no such directory');
+        if (typeof node === 'string') return this.#absent(request.id, node);
         if (node.kind !== 'dir') return this.#status(request.id, FX.FAILURE, 'not a directory');
         const entries: DirEntry[] = [{ name: '.', kind: 'dir' }, { name: '..', kind: 'dir' }, ...listDirectory(this.#archive, path)];
         const handle = this.#newHandle({ kind: 'dir', entries, next: 0 });

@@ -58,31 +58,36 @@ function latest(archive: Archive, chain: string, final: boolean): IndexedImage |
   return archive.index.latest(chain, final ? (e) => archive.quorum(e).final : undefined);
 }
 
-/** Resolves a normalised path. */
-export function resolvePath(archive: Archive, path: string): TreeNode | undefined {
+/**
+ * Resolves a normalised path: a node; `missing` for a path of the tree's shape that names no
+ * image (yet); `outside` for a path that cannot be in the tree at all (answered as a permission
+ * error, like writes).
+ */
+export function resolvePath(archive: Archive, path: string): TreeNode | 'missing' | 'outside' {
   const parts = path.split('/').filter(Boolean);
   if (parts.length === 0) return { kind: 'dir', path };
   const [top, second, third] = parts;
   if (top === 'images') {
     if (parts.length === 1) return { kind: 'dir', path };
     const m = parts.length === 2 ? HEX_FILE.exec(second!) : null;
-    const image = m ? archive.index.get(`sha3-256:${m[1]}`) : undefined;
-    return image ? { kind: 'file', path, image } : undefined;
+    if (!m) return 'outside';
+    const image = archive.index.get(`sha3-256:${m[1]}`);
+    return image ? { kind: 'file', path, image } : 'missing';
   }
-  if (!isChain(archive, top!)) return undefined;
+  if (!isChain(archive, top!)) return 'outside';
   if (parts.length === 1) return { kind: 'dir', path };
   if (parts.length === 2 && (second === 'latest' || second === 'latest-final')) {
     const image = latest(archive, top!, second === 'latest-final');
-    return image ? { kind: 'file', path, image } : undefined;
+    return image ? { kind: 'file', path, image } : 'missing';
   }
-  if (!HEIGHT.test(second!)) return undefined;
+  if (!HEIGHT.test(second!) || parts.length > 3 || (parts.length === 3 && !HEX_FILE.test(third!))) return 'outside';
   const height = Number(second);
   const atHeight = archive.index.list(top!, { fromHeight: height, toHeight: height, limit: 1000 }).images;
-  if (atHeight.length === 0) return undefined;
+  if (atHeight.length === 0) return 'missing';
   if (parts.length === 2) return { kind: 'dir', path };
-  const m = parts.length === 3 ? HEX_FILE.exec(third!) : null;
-  const image = m ? atHeight.find((e) => hexOf(e) === m[1]) : undefined;
-  return image ? { kind: 'file', path, image } : undefined;
+  const hex = HEX_FILE.exec(third!)![1];
+  const image = atHeight.find((e) => hexOf(e) === hex);
+  return image ? { kind: 'file', path, image } : 'missing';
 }
 
 /** The entries of a directory node. */

@@ -98,6 +98,14 @@ describe('the unmodified qscp', () => {
     await expect(stat(out)).rejects.toThrow();
   });
 
+  it('gets a permission error for paths outside the tree', async () => {
+    const out = join(await tempDir(), 'x');
+    const result = await qscp(alice.home, server.qsshPort!, '/etc/passwd', out);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/PermissionDenied/);
+    await expect(stat(out)).rejects.toThrow();
+  });
+
   it('cannot write: an upload is refused', async () => {
     const local = join(await tempDir(), 'upload.bin');
     await writeFile(local, 'not an image');
@@ -191,6 +199,10 @@ describe("Cairn's QSSH client", () => {
         expect(await client.sftp.request(request)).toMatchObject({ type: 'status', code: FX.PERMISSION_DENIED });
       }
       await expect(client.sftp.stat('/devnet/999')).rejects.toSatisfy((e: unknown) => isCairnError(e, 'NOT_FOUND'));
+      await expect(client.sftp.stat(`/images/${'0'.repeat(64)}.cimg`)).rejects.toSatisfy((e: unknown) => isCairnError(e, 'NOT_FOUND'));
+      for (const outside of ['/etc/passwd', '/devnet/latest/x', '/devnet/1000/notes.txt', '/images/readme', '/Devnet']) {
+        expect(await client.sftp.request({ type: 'stat', path: outside }), outside).toMatchObject({ type: 'status', code: FX.PERMISSION_DENIED });
+      }
     } finally {
       client.close();
     }
