@@ -33,6 +33,7 @@ export async function uploadStream(ctx: MultipartContext, key: string, body: Asy
   let partNumber = 0;
   let current = take();
   let filled = 0;
+  let failure: Error | undefined;
 
   const startPart = async (buffer: Buffer, length: number): Promise<void> => {
     if (!uploadId) {
@@ -42,20 +43,26 @@ export async function uploadStream(ctx: MultipartContext, key: string, body: Asy
     }
     const UploadId = uploadId;
     const PartNumber = ++partNumber;
-    const task: Promise<void> = call('UploadPart', key, () => client.send(new s3.UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber, Body: buffer.subarray(0, length), ContentLength: length }))).then(
-      (out) => {
-        parts.push({ PartNumber, ETag: out.ETag ?? '' });
-        pool.push(buffer);
-      },
-    );
-    const tracked = task.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-    // Wait for a slot; a failed part rejects here and aborts the upload below.
+    // A part's failure is recorded, never left as a floating rejection; the loop rethrows it.
+    const task: Promise<void> = call('UploadPart', key, () => client.send(new s3.UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber, Body: buffer.subarray(0, length), ContentLength: length })))
+      .then(
+        (out) => {
+          parts.push({ PartNumber, ETag: out.ETag ?? '' });
+          pool.push(buffer);
+        },
+        (error: unknown) => {
+          failure ??= error instanceof Error ? error : new Error(String(error));
+        },
+      )
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
     if (inFlight.size >= queueSize) await Promise.race(inFlight);
+    if (failure !== undefined) throw failure;
   };
 
   try {
     for await (const chunk of body) {
+      if (failure !== undefined) throw failure;
       let at = 0;
       while (at < chunk.length) {
         const n = Math.min(partSize - filled, chunk.length - at);
@@ -76,6 +83,7 @@ export async function uploadStream(ctx: MultipartContext, key: string, body: Asy
     }
     if (filled > 0) await startPart(current, filled);
     await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
     parts.sort((a, b) => a.PartNumber - b.PartNumber);
     const UploadId = uploadId;
     await call('CompleteMultipartUpload', key, () => client.send(new s3.CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } })));
