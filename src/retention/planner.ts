@@ -51,6 +51,29 @@ export interface RetentionDecision {
   readonly size: number;
 }
 
+/** A plan in numbers: images per rule, how many are kept and deleted, the content bytes freed. */
+export interface PlanSummary {
+  readonly byRule: Record<RetentionRule, number>;
+  readonly keep: number;
+  readonly delete: number;
+  readonly bytesFreed: number;
+}
+
+/** Counts a plan's decisions (one pass). */
+export function summarisePlan(decisions: readonly RetentionDecision[]): PlanSummary {
+  const byRule = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, 0])) as Record<RetentionRule, number>;
+  let remove = 0;
+  let bytesFreed = 0;
+  for (const d of decisions) {
+    byRule[d.rule] += 1;
+    if (d.action === 'delete') {
+      remove += 1;
+      bytesFreed += d.size;
+    }
+  }
+  return { byRule, keep: decisions.length - remove, delete: remove, bytesFreed };
+}
+
 const ACTION: Record<RetentionRule, 'keep' | 'delete'> = {
   PINNED: 'keep',
   ORPHANED: 'delete',

@@ -7,7 +7,7 @@
 import { CairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { MARKS_PREFIX, forEachLimited, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive } from '../archive/index.ts';
-import { RETENTION_RULES, planRetention, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
+import { planRetention, summarisePlan, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
 
 /** What one run did. */
 export interface RetentionRunReport {
@@ -111,7 +111,7 @@ export class RetentionSweeper {
           errors.push(`${digest}: ${error instanceof Error ? error.message : String(error)}`);
         }
       });
-      const rules = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, decisions.filter((x) => x.rule === rule).length])) as Record<RetentionRule, number>;
+      const rules = summarisePlan(decisions).byRule;
       const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, legalHolds, errors, decisions };
       if (!dryRun) {
         const { decisions: _omit, ...history } = report;

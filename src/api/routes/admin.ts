@@ -22,7 +22,7 @@ import { respond } from '../respond.ts';
 import { requestFields } from '../request-info.ts';
 import { ROUTES } from '../openapi/route-table.ts';
 import { jsonBody, on, pathParams, queryParams } from '../openapi/routing.ts';
-import { RETENTION_RULES, currentPlan, policyOf, type RetentionPolicy, type RetentionScheduler } from '../../retention/index.ts';
+import { currentPlan, policyOf, summarisePlan, type RetentionPolicy, type RetentionScheduler } from '../../retention/index.ts';
 
 const MOUNT = '/v1/admin';
 
@@ -52,9 +52,8 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     const at = atText === undefined ? Date.now() : /^\d{1,16}$/.test(atText) ? Number(atText) : Date.parse(atText);
     if (!Number.isFinite(at)) throw new CairnError('INVALID_ARGUMENT', 'at must be ms since the epoch or an ISO-8601 time');
     const decisions = currentPlan(archive, chain, policy, at);
-    const summary = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, decisions.filter((d) => d.rule === rule).length]));
-    const bytesFreed = decisions.filter((d) => d.action === 'delete').reduce((sum, d) => sum + d.size, 0);
-    return respond(c, { chain, at, policy: { ...policy, graceMs: retention.config.graceMs }, decisions, summary, delete: decisions.filter((d) => d.action === 'delete').length, keep: decisions.filter((d) => d.action === 'keep').length, bytesFreed });
+    const { byRule: summary, ...counts } = summarisePlan(decisions);
+    return respond(c, { chain, at, policy: { ...policy, graceMs: retention.config.graceMs }, decisions, summary, ...counts });
   });
 
   on(app, MOUNT, ROUTES.retentionRun, async (c) => {

@@ -6,7 +6,7 @@
 import type { Archive } from '../../archive/service/archive.ts';
 import type { IndexedImage } from '../../archive/service/image-index.ts';
 import { CairnError } from '../../errors.ts';
-import { RETENTION_RULES, currentPlan, policyOf, type RetentionDecision, type RetentionPolicy, type RetentionRule } from '../../retention/index.ts';
+import { currentPlan, policyOf, summarisePlan, type RetentionDecision, type RetentionPolicy, type RetentionRule } from '../../retention/index.ts';
 import type { RetentionSettings } from '../routes/admin.ts';
 
 /** One image on the timeline. */
@@ -47,27 +47,21 @@ export function chainView(archive: Archive, retention: RetentionSettings, chain:
   if (!registered) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
   const limit = options.limit ?? 100;
   const all = archive.index.all(chain);
-  const finalAt = new Map<number, string>();
-  const final = new Set<string>();
-  for (const e of all) {
-    if (archive.quorum(e).final) {
-      final.add(e.record.digest);
-      finalAt.set(e.record.height, e.record.digest);
-    }
-  }
   const policy = policyOf(retention.config, chain, registered.epochLength);
+  // The plan already decided finality for every image; the view reads it from there.
   const decisions = currentPlan(archive, chain, policy, now);
   const decisionOf = new Map(decisions.map((d) => [d.digest, d]));
+  const final = new Set(decisions.filter((d) => d.final).map((d) => d.digest));
+  const finalAt = new Set(decisions.filter((d) => d.final).map((d) => d.height));
   const row = (e: IndexedImage): TimelineRow => {
     const q = archive.quorum(e);
-    const finalHere = finalAt.get(e.record.height);
     return {
       digest: e.record.digest,
       height: e.record.height,
       size: e.record.size,
       ageMs: Math.max(0, now - e.record.storedAt),
       producer: e.record.producer.validator,
-      state: final.has(e.record.digest) ? 'final' : finalHere !== undefined ? 'orphaned' : 'pending',
+      state: final.has(e.record.digest) ? 'final' : finalAt.has(e.record.height) ? 'orphaned' : 'pending',
       attestedWeight: q.attestedWeight,
       totalWeight: q.totalWeight,
       epochBoundary: e.record.height % registered.epochLength === 0,
@@ -81,7 +75,8 @@ export function chainView(archive: Archive, retention: RetentionSettings, chain:
   }
   const start = Math.max(0, end - limit);
   const rows = all.slice(start, end).reverse().map(row);
-  const deletions = decisions.filter((d) => d.action === 'delete');
+  const summary = summarisePlan(decisions);
+  const deletions = decisions.filter((d) => d.action === 'delete').slice(0, 200);
   const orphaned = all.filter((e) => !final.has(e.record.digest) && finalAt.has(e.record.height)).length;
   const latestFinal = [...all].reverse().find((e) => final.has(e.record.digest));
   return {
@@ -96,11 +91,11 @@ export function chainView(archive: Archive, retention: RetentionSettings, chain:
     olderThan: start > 0 ? all[start]!.record.height : undefined,
     policy: { ...policy, graceMs: retention.config.graceMs, schedule: retention.config.chains[chain]?.schedule ?? retention.config.schedule },
     plan: {
-      byRule: RETENTION_RULES.map((rule) => [rule, decisions.filter((d) => d.rule === rule).length] as [RetentionRule, number]),
-      deletions: deletions.slice(0, 200),
-      deleteCount: deletions.length,
-      keepCount: decisions.length - deletions.length,
-      bytesFreed: deletions.reduce((n, d) => n + d.size, 0),
+      byRule: Object.entries(summary.byRule) as Array<[RetentionRule, number]>,
+      deletions,
+      deleteCount: summary.delete,
+      keepCount: summary.keep,
+      bytesFreed: summary.bytesFreed,
     },
     holds: all.filter((e) => e.held).map(row),
   };
