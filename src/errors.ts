@@ -53,7 +53,6 @@ export const ERROR_CODES = {
   KEY_UNAVAILABLE: { httpStatus: 500, summary: 'The master key that wrapped a data key is not configured.' },
   QSSH_PROTOCOL_ERROR: { httpStatus: 400, summary: 'A QSSH peer sent bytes that break the protocol (framing, encoding, sequence, state).' },
   QSSH_AUTH_FAILED: { httpStatus: 403, summary: 'QSSH authentication failed: the key is not authorised or the signature does not verify.' },
-  QSSH_TIMEOUT: { httpStatus: 408, summary: 'A QSSH peer did not complete a step in time.' },
   HOST_KEY_MISMATCH: { httpStatus: 502, summary: 'The server proved an identity other than the one pinned for it in known-hosts.' },
   HOST_KEY_MISSING: { httpStatus: 502, summary: 'The server sent no identity proof, or one that does not verify.' },
   SFTP_ERROR: { httpStatus: 502, summary: 'The SFTP server answered a request with an error status.' },

@@ -138,13 +138,6 @@ export class BincodeReader {
     return this.#view.getBigUint64(this.#take(8, what), true);
   }
 
-  /** A u64 that must fit a JS number (ids, counters). */
-  u64n(what = 'u64'): number {
-    const v = this.u64(what);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`${what} out of range`);
-    return Number(v);
-  }
-
   bool(what = 'bool'): boolean {
     const v = this.u8(what);
     if (v > 1) throw malformed(`${what} is ${v}, not a boolean`);

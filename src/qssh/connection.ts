@@ -75,8 +75,6 @@ export class QsshConnection {
   #rekeyInitiatedHere = false;
   #pendingRecv: Buffer | undefined;
   #rekeys = 0;
-  #bytesIn = 0;
-  #bytesOut = 0;
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
     this.socket = socket;
@@ -85,7 +83,6 @@ export class QsshConnection {
     socket.on('data', (chunk: Buffer) => {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
-      this.#bytesIn += chunk.length;
       if (this.#buffered > MAX_BUFFERED) socket.pause();
       this.#notify();
     });
@@ -115,14 +112,6 @@ export class QsshConnection {
 
   get encrypted(): boolean {
     return this.#send !== undefined;
-  }
-
-  get bytesIn(): number {
-    return this.#bytesIn;
-  }
-
-  get bytesOut(): number {
-    return this.#bytesOut;
   }
 
   #notify(): void {
@@ -293,7 +282,6 @@ export class QsshConnection {
       const head = Buffer.allocUnsafe(4);
       head.writeUInt32BE(length, 0);
       this.socket.write(Buffer.concat([head, ...parts]));
-      this.#bytesOut += 4 + length;
       return;
     }
     const send = this.#send;
@@ -312,7 +300,6 @@ export class QsshConnection {
     this.socket.cork();
     for (const b of out) if (b.length > 0) this.socket.write(b);
     this.socket.uncork();
-    this.#bytesOut += 4 + length;
     this.#framesSinceKey += 1;
     const limit = this.#options.rekeyAfterFrames;
     if (limit !== undefined && this.#framesSinceKey >= limit) this.initiateRekey();
@@ -368,8 +355,9 @@ export class QsshConnection {
     this.#notify();
   }
 
-  /** Default Disconnect code for an error. */
-  static reasonCode(error: CairnError): number {
-    return error.code === 'QSSH_AUTH_FAILED' ? DISCONNECT.AUTHENTICATION_FAILED : DISCONNECT.PROTOCOL_ERROR;
+  /** Tells the peer why the connection ends (authentication failures without the reason) and closes it. */
+  disconnectFor(error: CairnError): void {
+    if (error.code === 'QSSH_AUTH_FAILED') this.disconnect(DISCONNECT.AUTHENTICATION_FAILED, 'Authentication failed');
+    else this.disconnect(DISCONNECT.PROTOCOL_ERROR, error.message);
   }
 }

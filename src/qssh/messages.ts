@@ -275,8 +275,3 @@ export function decodeMessage(bytes: Uint8Array): Message {
   r.finish(message.kind);
   return message;
 }
-
-/** The variant name of an encoded message, for logs, without decoding the rest. */
-export function messageKindName(index: number): string {
-  return messageSpec.variants[index]?.[0] ?? `unknown(${index})`;
-}

@@ -12,7 +12,7 @@ import type { QsshConnection } from './connection.ts';
 import { withIdentityProof } from './identity-proof.ts';
 import { deriveSessionKeys, sessionId, sessionMaterial } from './key-schedule.ts';
 import { SUPPORTED_KEX, serverKex, type SupportedKex } from './kex.ts';
-import { DISCONNECT, PROTOCOL_VERSION, type Message, type ServerHello } from './messages.ts';
+import { PROTOCOL_VERSION, type Message, type ServerHello } from './messages.ts';
 
 /** An authenticated session's facts. */
 export interface HandshakeResult {
@@ -66,8 +66,8 @@ export async function serverHandshake(conn: QsshConnection, options: { identity:
   conn.startEncryption(keys.serverWrite, keys.clientWrite, keys.epoch);
 
   const auth = expect((await conn.next()).message, 'Auth');
+  // The listener tells the client (without the reason) and logs the reason.
   const refuse = (reason: string): never => {
-    conn.disconnect(DISCONNECT.AUTHENTICATION_FAILED, 'Authentication failed');
     throw new CairnError('QSSH_AUTH_FAILED', `authentication of user "${auth.username.slice(0, 64)}" failed: ${reason}`);
   };
   if (auth.authMethod.kind !== 'PublicKey') return refuse(`method ${auth.authMethod.kind} is not accepted (Falcon-512 public keys only)`);

@@ -11,7 +11,6 @@ import type { Archive } from '../archive/service/archive.ts';
 import type { SigningKey } from '../archive/keys/signing.ts';
 import { principalName, type Authorizer } from './authorized-keys.ts';
 import { QsshConnection } from './connection.ts';
-import { DISCONNECT } from './messages.ts';
 import { serverHandshake } from './server-handshake.ts';
 import { runSession } from './session.ts';
 import type { CairnMetrics } from '../metrics.ts';
@@ -93,7 +92,7 @@ export async function startQsshServer(options: QsshServerOptions): Promise<QsshS
       } else if (!socket.destroyed) {
         metrics?.qsshFailures.inc({ reason: e.code });
         log.warn('qssh connection closed', { reason: e.message, code: e.code, stage, ...(e.code === 'INTERNAL' || e.code === 'IO_ERROR' ? { error: e } : {}) });
-        conn.disconnect(e.code === 'QSSH_AUTH_FAILED' ? DISCONNECT.AUTHENTICATION_FAILED : DISCONNECT.PROTOCOL_ERROR, e.code === 'QSSH_AUTH_FAILED' ? 'Authentication failed' : e.message);
+        conn.disconnectFor(e);
       } else if (stage === 'session') {
         log.info('qssh session closed', { reason: e.message, code: e.code });
       }

@@ -3,7 +3,7 @@
  * value is escaped (chain and validator ids come from configuration and uploads), nothing is
  * inlined as script, and states are told by words and symbols, not by colour alone.
  */
-import { html, raw } from 'hono/html';
+import { html } from 'hono/html';
 import type { ChainView, TimelineRow } from './chain-view.ts';
 import type { RetentionDecision } from '../../retention/index.ts';
 
@@ -167,4 +167,3 @@ export function errorPage(status: number, code: string, message: string): Html {
   return page('Cairn · error', undefined, html`<h1>${status} ${code}</h1><p>${message}</p><p><a href="/ui">All chains</a></p>`);
 }
 
-export { raw };
