@@ -13,7 +13,7 @@
  * - plain SHA3-256 over the same file: the ceiling of a hashing push on this machine.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -26,24 +26,13 @@ import { createImageFile, digestStream, formatPublicKey, generateSigningKey } fr
 import { generateMasterKeyEntry } from '../src/archive/crypto/keyring.ts';
 import { pullImage, pushImage, streamRequest } from '../src/client/index.ts';
 import { spawnServer } from '../test/support/server-process.ts';
-import { mib, printTable, writeContentFile } from './support.ts';
+import { mib, peakRss, printTable, timed, writeContentFile } from './support.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1,4' } } });
 const sizesGiB = values.sizes.split(',').map(Number);
 const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-archive-'));
 const minio = await startMinio();
 const s3 = new S3Client({ endpoint: minio.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey } });
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const started = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - started, value };
-}
-
-async function peakRss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
 
 const rows: string[][] = [];
 try {

@@ -15,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,7 @@ import { clientHandshake } from '../src/qssh/client-handshake.ts';
 import { QsshConnection } from '../src/qssh/connection.ts';
 import { SUPPORTED_KEX } from '../src/qssh/kex.ts';
 import { spawnServer } from '../test/support/server-process.ts';
-import { median, mib, printTable, writeContentFile } from './support.ts';
+import { median, mib, peakRss, printTable, timed, writeContentFile } from './support.ts';
 
 const { values } = parseArgs({ options: { 'size-gib': { type: 'string', default: '1' }, handshakes: { type: 'string', default: '50' } } });
 const sizeGiB = Number(values['size-gib']);
@@ -40,17 +40,6 @@ const handshakes = Number(values.handshakes);
 const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-qssh-'));
 const minio = await startMinio();
 const qscpBin = join(qsshBinDir(), 'qscp');
-
-async function peakRss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const started = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - started, value };
-}
 
 function run(file: string, args: readonly string[], env: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -70,7 +59,7 @@ try {
 
   const content = join(dir, 'content.bin');
   const image = join(dir, 'image.cimg');
-  await writeContentFile(content, sizeGiB * 1024 ** 3);
+  await writeContentFile(content, Math.round(sizeGiB * 1024 ** 3));
   const header = await createImageFile({ chain: 'bench', height: 1, validator: 'bench', key, content: { path: content }, out: image, overwrite: true });
   await rm(content);
   const fileBytes = (await stat(image)).size;

@@ -16,6 +16,7 @@ import type { Logger } from '../../logger.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { openImageFile, type ImageFile } from '../../archive/service/image-file.ts';
 import { forEachLimited } from '../../archive/concurrency.ts';
+import type { IndexedImage } from '../../archive/service/image-index.ts';
 import type { CairnMetrics } from '../../metrics.ts';
 import { FX, PFLAG, SFTP_VERSION, dataPacketHead, decodeRequest, encodeResponse, type Attrs, type NameEntry, type SftpRequest, type SftpResponse } from './packets.ts';
 import { listDirectory, normalizePath, resolvePath, type DirEntry } from './virtual-tree.ts';
@@ -129,7 +130,8 @@ export class SftpServer {
     return id;
   }
 
-  async #attrsOf(entry: DirEntry | { kind: 'file'; file: ImageFile }): Promise<Attrs> {
+  /** Attributes of a directory, an image (its file opened to learn its size) or an open file. */
+  async #attrsOf(entry: { kind: 'dir' } | { kind: 'file'; image: IndexedImage } | { kind: 'file'; file: ImageFile }): Promise<Attrs> {
     if (entry.kind === 'dir') return { permissions: DIR_MODE, uid: 0, gid: 0, size: 0, mtime: toUnixSeconds(Date.now()) };
     const file = 'file' in entry ? entry.file : await openImageFile(this.#archive, entry.image);
     return { size: file.size, uid: 0, gid: 0, permissions: FILE_MODE, atime: toUnixSeconds(file.entry.record.storedAt), mtime: toUnixSeconds(file.entry.record.createdAt) };
@@ -145,7 +147,7 @@ export class SftpServer {
       case 'lstat': {
         const node = resolvePath(this.#archive, normalizePath(request.path));
         if (typeof node === 'string') return this.#absent(request.id, node);
-        const attrs = await this.#attrsOf(node.kind === 'dir' ? { kind: 'dir', name: '' } : { kind: 'file', name: '', image: node.image });
+        const attrs = await this.#attrsOf(node);
         return this.#reply({ type: 'attrs', id: request.id, attrs });
       }
       case 'open': {
@@ -184,7 +186,7 @@ export class SftpServer {
       }
       case 'fstat': {
         const h = this.#handle(request.handle);
-        const attrs = await this.#attrsOf(h.kind === 'dir' ? { kind: 'dir', name: '' } : { kind: 'file', file: h.file });
+        const attrs = await this.#attrsOf(h);
         return this.#reply({ type: 'attrs', id: request.id, attrs });
       }
       case 'read': {
