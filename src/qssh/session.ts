@@ -17,8 +17,8 @@ const MAX_CHANNELS = 4;
 /** Largest SFTP request packet accepted (a WRITE as large as the largest READ, plus its fields; writes are refused anyway). */
 const MAX_SFTP_PACKET = MAX_READ_BYTES + 1024;
 
+/** An open session channel (keyed by its id); `sftp` once the subsystem runs. */
 interface Channel {
-  readonly id: number;
   sftp?: { server: SftpServer; reader: PacketReader };
 }
 
@@ -53,7 +53,7 @@ export async function runSession(conn: QsshConnection, archive: Archive, logger:
           await conn.send({ kind: 'Channel', value: { kind: 'Close', channelId: m.channelId } });
           return;
         }
-        channels.set(m.channelId, { id: m.channelId });
+        channels.set(m.channelId, {});
         await conn.send({ kind: 'Channel', value: { kind: 'Accept', channelId: m.channelId, senderChannel: m.channelId, windowSize: m.windowSize, maxPacketSize: Math.min(m.maxPacketSize, MAX_CHANNEL_DATA) } });
         return;
       case 'SubsystemRequest':
