@@ -2,7 +2,7 @@
  * The HTTP API application (Hono), versioned under /v1. Assembled from route modules; errors are
  * turned into responses in one place (error-handler.ts).
  */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import type { Archive } from '../archive/service/archive.ts';
 import { formatPublicKey, type PublicKey } from '../archive/index.ts';
 import type { EventLog } from './event-log.ts';
@@ -17,7 +17,7 @@ import { uiRoutes } from './ui/ui-routes.ts';
 import { CairnMetrics } from '../metrics.ts';
 import { requestFields, requestInfo } from './request-info.ts';
 import { ROUTES } from './openapi/route-table.ts';
-import { on } from './openapi/routing.ts';
+import { matchedSpec, on } from './openapi/routing.ts';
 import { openApiDocument } from './openapi/openapi-document.ts';
 import { docsPage } from './openapi/docs-page.ts';
 import { VERSION } from '../version.ts';
@@ -62,6 +62,25 @@ export function createApp(options: AppOptions): Hono {
     logger.debug('request', { ...requestFields(c), method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) });
   });
 
+  // Authorization comes from each route's declared `auth` in the route table (the same field
+  // the OpenAPI document publishes): admin routes need an admin token; read routes need the
+  // read token (or an admin token), as a bearer or — for GET/HEAD from a browser — the sign-in
+  // cookie, when one is configured. A dashboard page without it redirects to the sign-in form.
+  const adminOnly = requireToken(admin);
+  const readers = requireToken(read, admin, { cookie: READ_COOKIE });
+  app.use(async (c, next) => {
+    const spec = matchedSpec(c);
+    if (!spec || spec.auth === 'none' || (spec.auth === 'read' && read.empty)) return next();
+    if (spec.auth === 'admin') return adminOnly(c, next);
+    if (spec.tag !== 'dashboard') return readers(c, next);
+    try {
+      await readers(c, next);
+    } catch (error) {
+      if (isCairnError(error, 'UNAUTHORIZED') || isCairnError(error, 'FORBIDDEN')) return c.redirect('/ui/login', 303);
+      throw error;
+    }
+  });
+
   on(app, '', ROUTES.healthz, (c) => c.json({ status: 'ok' }));
   on(app, '', ROUTES.readyz, async (c) => {
     await archive.store.ping();
@@ -72,27 +91,6 @@ export function createApp(options: AppOptions): Hono {
     const { contentType, body } = await metrics.render();
     return c.body(body, 200, { 'content-type': contentType });
   });
-
-  if (!read.empty) {
-    const readers = requireToken(read, admin, { cookie: READ_COOKIE });
-    app.use('/v1/chains/*', readers);
-    // The sign-in page and the page assets are open; everything else under /ui needs the token.
-    // A browser without the token is sent to the sign-in form.
-    const uiReaders: MiddlewareHandler = async (c, next) => {
-      if (c.req.path === '/ui/login' || c.req.path.startsWith('/ui/assets/')) return next();
-      try {
-        await readers(c, next);
-      } catch (error) {
-        if (isCairnError(error, 'UNAUTHORIZED') || isCairnError(error, 'FORBIDDEN')) return c.redirect('/ui/login', 303);
-        throw error;
-      }
-    };
-    app.use('/ui/*', uiReaders);
-    app.use('/ui', uiReaders);
-    // Pushes and attestations are authenticated by their signatures, not by tokens.
-    app.on(['GET', 'HEAD'], '/v1/images/*', readers);
-  }
-  app.use('/v1/admin/*', requireToken(admin));
 
   app.route('/v1/images', imageRoutes(archive, logger, metrics));
   app.route('/v1/chains', chainRoutes(archive, options.events));

@@ -4,15 +4,28 @@
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import { CairnError } from '../../errors.ts';
-import type { RouteSpec } from './route-table.ts';
+import { matchedRoutes } from 'hono/route';
+import { ROUTES, type RouteSpec } from './route-table.ts';
 
 const MAX_JSON_BYTES = 1024 * 1024;
+
+/** An OpenAPI path (`/v1/images/{digest}`) in Hono's form (`/v1/images/:digest`). */
+export function honoPath(path: string): string {
+  return path.replace(/\{([A-Za-z]+)\}/g, ':$1');
+}
 
 /** Registers `handler` for `spec` on a sub-app mounted at `mount`. */
 export function on(app: Hono, mount: string, spec: RouteSpec, handler: (c: Context) => Response | Promise<Response>): void {
   if (!spec.path.startsWith(mount)) throw new Error(`route ${spec.path} is not under ${mount}`);
-  const local = (spec.path.slice(mount.length) || '/').replace(/\{([A-Za-z]+)\}/g, ':$1');
-  app.on(spec.method.toUpperCase(), local, handler);
+  app.on(spec.method.toUpperCase(), honoPath(spec.path.slice(mount.length) || '/'), handler);
+}
+
+const SPEC_BY_ROUTE = new Map((Object.values(ROUTES) as RouteSpec[]).map((spec) => [`${spec.method.toUpperCase()} ${honoPath(spec.path)}`, spec]));
+
+/** The route-table entry of the route this request matched (HEAD matches its GET route). */
+export function matchedSpec(c: Context): RouteSpec | undefined {
+  const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
+  return route ? SPEC_BY_ROUTE.get(`${route.method} ${route.path}`) : undefined;
 }
 
 function invalid(where: string, error: z.ZodError): CairnError {

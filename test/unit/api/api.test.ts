@@ -159,5 +159,8 @@ describe('HTTP API', () => {
     expect((await guarded.request(`/v1/images/${header.digest}`, { headers: { authorization: `Bearer ${READ}` } })).status).toBe(200);
     expect((await guarded.request('/v1/chains/devnet/images', { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
     expect((await guarded.request('/healthz')).status).toBe(200);
+    // HEAD is guarded like the GET route it matches.
+    expect((await guarded.request(`/v1/images/${header.digest}/file`, { method: 'HEAD' })).status).toBe(401);
+    expect((await guarded.request(`/v1/images/${header.digest}/file`, { method: 'HEAD', headers: { authorization: `Bearer ${READ}` } })).status).toBe(200);
   });
 });
