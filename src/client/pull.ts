@@ -1,16 +1,16 @@
 /**
- * Pulling an image over HTTP, resumably: the image file is assembled in `<out>.part` from the
- * file's header (a Range of /file) and the content (/content, whose ETag — the digest — never
- * changes, so a resume with If-Range is always safe). Signatures (when trust anchors are given)
- * are checked from the header first, the content is hashed as it arrives, and the file is
- * renamed to `<out>` only when digest and size check out. Content that fails is removed; a
- * transfer cut short leaves `<out>.part` for the next attempt; nothing is written to `<out>`.
+ * Pulling an image over HTTP, resumably: the image's prefix (preamble and header) comes from a
+ * Range of /file, the content from /content, whose ETag — the digest — never changes, so a
+ * resume with If-Range is always safe. Signatures (when trust anchors are given) are checked
+ * from the header first, the content is hashed as it arrives, and the file is renamed to `<out>`
+ * only when digest and size check out. Content that fails is removed; a transfer cut short
+ * leaves `<out>.part` for the next attempt; nothing is written to `<out>`.
  */
-import { rm } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
-import type { Digest, Trust, VerificationReport } from '../archive/index.ts';
+import { PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { request, streamRequest } from './http-client.ts';
-import { completePartial, partialImage, startPartial } from './partial-image.ts';
+import { headerOfPrefix } from './partial-image.ts';
+import { checkClaim, pullRemote, type ImageClaim, type RemoteImage } from './remote-image.ts';
 
 /** What to pull. */
 export interface PullOptions {
@@ -19,6 +19,8 @@ export interface PullOptions {
   readonly out: string;
   /** Verify signatures against these anchors (else only structure, digest and size). */
   readonly trust?: Trust;
+  /** What the server said the image is (from a listing): refused unless the signed header agrees. */
+  readonly claim?: ImageClaim;
   /** Called with bytes downloaded so far and the total. */
   readonly onProgress?: (done: number, total: number) => void;
   /** Abort the transfer (the partial file stays for a later resume). */
@@ -28,40 +30,57 @@ export interface PullOptions {
 /** The outcome of a pull. */
 export interface PullResult {
   readonly out: string;
+  readonly header: ImageHeader;
   readonly bytes: number;
   /** Bytes that were already present from an earlier attempt. */
   readonly resumedFrom: number;
   readonly report?: VerificationReport;
 }
 
+/** Opens an archived image over HTTP: fetches and parses its prefix; content on demand. */
+export async function openHttpImage(conn: { base: string; token?: string }, digest: Digest, signal?: AbortSignal): Promise<RemoteImage> {
+  const hex = digest.slice('sha3-256:'.length);
+  const init = signal ? { signal } : {};
+  const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...init })).json()) as { file?: { headerBytes?: unknown } };
+  const headerBytes = manifest.file?.headerBytes;
+  if (typeof headerBytes !== 'number' || !Number.isSafeInteger(headerBytes) || headerBytes <= PREAMBLE_BYTES || headerBytes > PREAMBLE_BYTES + MAX_HEADER_BYTES_LIMIT) throw new CairnError('STORE_ERROR', 'the manifest has no valid file.headerBytes');
+  const prefixResponse = await streamRequest(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${headerBytes - 1}` }, ...init });
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of prefixResponse as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > headerBytes) {
+      prefixResponse.destroy();
+      throw new CairnError('SIZE_MISMATCH', 'the server sent more than the image header it announced');
+    }
+    chunks.push(chunk);
+  }
+  const prefix = Buffer.concat(chunks);
+  const header = await headerOfPrefix(prefix);
+  if (header.digest !== digest) throw new CairnError('DIGEST_MISMATCH', 'the server sent the header of another image');
+  return {
+    prefix,
+    header,
+    fetchContent: async (contentOffset, sink) => {
+      const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${contentOffset}-`, 'if-range': `"${hex}"` }, ...init });
+      if (response.statusCode !== 206 && contentOffset !== 0) {
+        response.destroy();
+        throw new CairnError('STORE_ERROR', 'the server ignored the resume range; delete the .part file and pull again');
+      }
+      for await (const chunk of response as AsyncIterable<Buffer>) await sink(chunk);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
 /**
- * Downloads (or resumes) an image into `out` and verifies it: the content is hashed as it
- * arrives (bytes kept from an earlier attempt are hashed from disk first), the header's
- * signatures are checked against `trust`, and only a fully verified file is renamed to `out`.
+ * Downloads (or resumes) an image into `out` and verifies it: the signed header is checked
+ * against `claim` and `trust` before any content moves, the content is hashed as it arrives
+ * (bytes kept from an earlier attempt are hashed from disk first), and only a fully verified
+ * file is renamed to `out`.
  */
 export async function pullImage(options: PullOptions): Promise<PullResult> {
-  const { conn, digest, out } = options;
-  const part = `${out}.part`;
-  const hex = digest.slice('sha3-256:'.length);
-  const signal = options.signal ? { signal: options.signal } : {};
-  let partial = await partialImage(part, digest);
-  const resumedFrom = partial?.size ?? 0;
-  if (!partial) {
-    await rm(part, { force: true });
-    const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...signal })).json()) as { file: { headerBytes: number } };
-    const prefixResponse = await streamRequest(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${manifest.file.headerBytes - 1}` }, ...signal });
-    const chunks: Buffer[] = [];
-    for await (const chunk of prefixResponse as AsyncIterable<Buffer>) chunks.push(chunk);
-    partial = await startPartial(part, Buffer.concat(chunks));
-    if (partial.header.digest !== digest) {
-      await rm(part, { force: true });
-      throw new CairnError('DIGEST_MISMATCH', 'the server sent the header of another image');
-    }
-  }
-  const result = await completePartial(part, out, partial, async (contentOffset, sink) => {
-    const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${contentOffset}-`, 'if-range': `"${hex}"` }, ...signal });
-    if (response.statusCode !== 206 && contentOffset !== 0) throw new CairnError('STORE_ERROR', 'the server ignored the resume range; delete the .part file and pull again');
-    for await (const chunk of response as AsyncIterable<Buffer>) await sink(chunk);
-  }, { ...(options.trust ? { trust: options.trust } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  return { out, bytes: result.bytes, resumedFrom, ...(result.report ? { report: result.report } : {}) };
+  const remote = await openHttpImage(options.conn, options.digest, options.signal);
+  if (options.claim) checkClaim(remote.header, options.claim);
+  return pullRemote(remote, options.out, { ...(options.trust ? { trust: options.trust } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
 }

@@ -9,10 +9,10 @@
  * same image (same digest); otherwise the pull starts over.
  */
 import { CairnError } from '../errors.ts';
-import type { ImageHeader, Trust, VerificationReport } from '../archive/index.ts';
-import { PREAMBLE_BYTES } from '../archive/image/format.ts';
+import { MAX_HEADER_BYTES_LIMIT, PREAMBLE_BYTES, type Trust } from '../archive/index.ts';
 import type { SftpClient } from '../qssh/sftp/sftp-client.ts';
-import { completePartial, headerOfPrefix, partialImage, startPartial } from './partial-image.ts';
+import { headerOfPrefix } from './partial-image.ts';
+import { checkClaim, pullRemote, type ImageClaim, type RemoteImage, type RemotePullResult } from './remote-image.ts';
 
 /** What to pull over an open SFTP session. */
 export interface QsshPullOptions {
@@ -21,6 +21,8 @@ export interface QsshPullOptions {
   readonly path: string;
   readonly out: string;
   readonly trust?: Trust;
+  /** What the path promised (e.g. the chain of `/<chain>/latest`): refused unless the signed header agrees. */
+  readonly claim?: ImageClaim;
   /** READ size (default 512 KiB, Cairn's server's maximum; a server answering less is followed). */
   readonly readBytes?: number;
   /** READs in flight (default 8). */
@@ -29,13 +31,7 @@ export interface QsshPullOptions {
 }
 
 /** The outcome. */
-export interface QsshPullResult {
-  readonly out: string;
-  readonly header: ImageHeader;
-  readonly bytes: number;
-  readonly resumedFrom: number;
-  readonly report?: VerificationReport;
-}
+export type QsshPullResult = RemotePullResult;
 
 async function readExact(sftp: SftpClient, handle: string, offset: number, length: number): Promise<Buffer> {
   const parts: Uint8Array[] = [];
@@ -86,34 +82,41 @@ async function pipelinedRead(sftp: SftpClient, handle: string, from: number, to:
   }
 }
 
-/** Pulls (or resumes) `path` into `out` and verifies it. */
-export async function pullImageQssh(options: QsshPullOptions): Promise<QsshPullResult> {
-  const { sftp, out } = options;
-  const part = `${out}.part`;
+/** Opens a served image file over SFTP: reads and parses its prefix; content on demand. */
+export async function openQsshImage(sftp: SftpClient, path: string, options: { readBytes?: number; inFlight?: number } = {}): Promise<RemoteImage> {
   const readBytes = options.readBytes ?? 512 * 1024;
   const inFlight = options.inFlight ?? 8;
-  const handle = await sftp.openRead(options.path);
+  const handle = await sftp.openRead(path);
   try {
     const remoteSize = (await sftp.fstat(handle)).size;
     if (remoteSize === undefined || remoteSize < PREAMBLE_BYTES) throw new CairnError('IMAGE_TRUNCATED', 'the served file is shorter than an image preamble');
     const preamble = await readExact(sftp, handle, 0, PREAMBLE_BYTES);
-    const remotePrefix = PREAMBLE_BYTES + preamble.readUInt32BE(10);
+    const headerLength = preamble.readUInt32BE(10);
+    if (headerLength > MAX_HEADER_BYTES_LIMIT) throw new CairnError('IMAGE_HEADER_TOO_LARGE', `the served image declares a ${headerLength}-byte header`);
+    const remotePrefix = PREAMBLE_BYTES + headerLength;
     if (remotePrefix > remoteSize) throw new CairnError('IMAGE_TRUNCATED', 'the served file is shorter than its header');
-    const prefixBytes = Buffer.concat([preamble, await readExact(sftp, handle, PREAMBLE_BYTES, remotePrefix - PREAMBLE_BYTES)]);
-    const remoteHeader = await headerOfPrefix(prefixBytes);
-    if (remotePrefix + remoteHeader.size !== remoteSize) throw new CairnError('SIZE_MISMATCH', `the served file is ${remoteSize} bytes, its header declares ${remotePrefix + remoteHeader.size}`);
-
-    const existing = await partialImage(part, remoteHeader.digest);
-    const partial = existing ?? (await startPartial(part, prefixBytes));
-    const result = await completePartial(
-      part,
-      out,
-      partial,
-      (contentOffset, sink) => pipelinedRead(sftp, handle, remotePrefix + contentOffset, remoteSize, { readBytes, inFlight }, sink),
-      { ...(options.trust ? { trust: options.trust } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
-    );
-    return { out, header: partial.header, bytes: result.bytes, resumedFrom: existing?.size ?? 0, ...(result.report ? { report: result.report } : {}) };
-  } finally {
+    const prefix = Buffer.concat([preamble, await readExact(sftp, handle, PREAMBLE_BYTES, headerLength)]);
+    const header = await headerOfPrefix(prefix);
+    if (remotePrefix + header.size !== remoteSize) throw new CairnError('SIZE_MISMATCH', `the served file is ${remoteSize} bytes, its header declares ${remotePrefix + header.size}`);
+    return {
+      prefix,
+      header,
+      fetchContent: (contentOffset, sink) => pipelinedRead(sftp, handle, remotePrefix + contentOffset, remoteSize, { readBytes, inFlight }, sink),
+      close: () => sftp.close(handle).catch(() => undefined),
+    };
+  } catch (error) {
     await sftp.close(handle).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Pulls (or resumes) `path` into `out` and verifies it. */
+export async function pullImageQssh(options: QsshPullOptions): Promise<QsshPullResult> {
+  const remote = await openQsshImage(options.sftp, options.path, options);
+  try {
+    if (options.claim) checkClaim(remote.header, options.claim);
+    return await pullRemote(remote, options.out, { ...(options.trust ? { trust: options.trust } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  } finally {
+    await remote.close();
   }
 }

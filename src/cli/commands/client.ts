@@ -1,10 +1,9 @@
 /** `cairn push | pull | ls`: talk to a Cairn server over HTTP (and pull over QSSH). */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { withServerOptions } from '../server-options.ts';
-import { loadTrust, parseDigest, type Digest, type VerificationReport } from '../../archive/index.ts';
+import { loadTrust, parseDigest, type VerificationReport } from '../../archive/index.ts';
 import { pullImageQssh } from '../../client/qssh-pull.ts';
-import { connectQssh, readQsshIdentity } from '../../qssh/client.ts';
-import type { SupportedKex } from '../../qssh/kex.ts';
+import { connectFromCli, withQsshOptions, type QsshCliOptions } from '../qssh-options.ts';
 import { progressBar } from '../progress.ts';
 import { connection, getJson, pullImage, pushImage, type ServerOptions } from '../../client/index.ts';
 import { CairnError } from '../../errors.ts';
@@ -22,22 +21,15 @@ interface Summary {
   storedAt: number;
 }
 
-interface PullCliOptions extends ServerOptions {
+interface PullCliOptions extends ServerOptions, QsshCliOptions {
   chain?: string;
   final?: boolean;
   digest?: string;
   path?: string;
   out: string;
   trust?: string[];
-  qssh?: string;
-  identity?: string;
-  knownHosts?: string;
-  strictHostKey?: boolean;
-  kex: keyof typeof KEX_NAMES;
   json?: boolean;
 }
-
-const KEX_NAMES: Record<'mlkem1024' | 'mlkem768' | 'hybrid', SupportedKex> = { mlkem1024: 'MlKem1024', mlkem768: 'MlKem768', hybrid: 'HybridX25519MlKem768' };
 
 /** Registers push, pull and ls. */
 export function registerClientCommands(program: Command): void {
@@ -58,21 +50,17 @@ export function registerClientCommands(program: Command): void {
   );
 
   withServerOptions(
-    program
-      .command('pull')
-      .description('download an image (resuming a partial one) and verify it, over HTTP or QSSH')
-      .option('--chain <id>', 'pull the latest image of this chain')
-      .option('--final', 'with --chain: the latest final image')
-      .option('--digest <digest>', 'pull this image')
-      .option('--path <remote>', 'with --qssh: this path of the SFTP tree (e.g. /devnet/latest-final)')
-      .requiredOption('--out <file>', 'where to write the image file')
-      .option('--trust <file>', 'verify signatures against this public key or registry file (repeatable)', collect)
-      .option('--qssh <host:port>', 'pull over QSSH from this listener instead of HTTP')
-      .option('--identity <file>', 'with --qssh: qssh Falcon-512 private key (default ~/.qssh/id_qssh; its .pub beside it)')
-      .option('--known-hosts <file>', 'with --qssh: pinned server identities (default ~/.cairn/known_hosts or CAIRN_KNOWN_HOSTS)')
-      .option('--strict-host-key', 'with --qssh: refuse a server not yet in known-hosts instead of pinning it')
-      .addOption(new Option('--kex <algorithm>', 'with --qssh: preferred key exchange').choices(['mlkem1024', 'mlkem768', 'hybrid']).default('mlkem1024'))
-      .option('--json', 'print the result as JSON'),
+    withQsshOptions(
+      program
+        .command('pull')
+        .description('download an image (resuming a partial one) and verify it, over HTTP or QSSH')
+        .option('--chain <id>', 'pull the latest image of this chain')
+        .option('--final', 'with --chain: the latest final image')
+        .option('--digest <digest>', 'pull this image')
+        .option('--path <remote>', 'with --qssh: this path of the SFTP tree (e.g. /devnet/latest-final)')
+        .requiredOption('--out <file>', 'where to write the image file')
+        .option('--trust <file>', 'verify signatures against this public key or registry file (repeatable)', collect),
+    ).option('--json', 'print the result as JSON'),
   ).action(async (options: PullCliOptions) => {
     const chosen = [options.chain, options.digest, options.path].filter(Boolean).length;
     if (chosen !== 1) throw new CairnError('INVALID_ARGUMENT', 'give exactly one of --chain, --digest and --path');
@@ -86,18 +74,11 @@ export function registerClientCommands(program: Command): void {
     let via: string;
     if (options.qssh) {
       const path = options.path ?? (options.digest ? `/images/${parseDigest(options.digest).slice('sha3-256:'.length)}.cimg` : `/${options.chain as string}/${options.final ? 'latest-final' : 'latest'}`);
-      const client = await connectQssh({
-        target: options.qssh,
-        identity: await readQsshIdentity(options.identity),
-        kex: KEX_NAMES[options.kex],
-        ...(options.knownHosts ? { knownHostsPath: options.knownHosts } : {}),
-        strictHostKey: options.strictHostKey ?? false,
-        onHostKey: (key, check) => {
-          if (check === 'pinned') process.stderr.write(`cairn: pinned the identity of ${options.qssh as string} (${key.algorithm} ${key.fingerprint}) in known-hosts\n`);
-        },
-      });
+      // What the path promises is checked against the signed header.
+      const claim = options.digest ? { digest: parseDigest(options.digest) } : options.chain ? { chain: options.chain } : undefined;
+      const client = await connectFromCli({ ...options, qssh: options.qssh });
       try {
-        const pulled = await pullImageQssh({ sftp: client.sftp, path, out: options.out, ...(trust ? { trust } : {}), ...onProgress });
+        const pulled = await pullImageQssh({ sftp: client.sftp, path, out: options.out, ...(claim ? { claim } : {}), ...(trust ? { trust } : {}), ...onProgress });
         digest = pulled.header.digest;
         result = pulled;
         via = `qssh ${options.qssh}${path} (${client.kex}, server ${client.serverKey.fingerprint.slice(0, 25)}…)`;
@@ -106,10 +87,12 @@ export function registerClientCommands(program: Command): void {
       }
     } else {
       const conn = await connection(options);
-      digest = options.digest
-        ? parseDigest(options.digest)
-        : parseDigest((await getJson<{ digest: string }>(conn, `/v1/chains/${encodeURIComponent(options.chain as string)}/latest${options.final ? '?final=true' : ''}`)).digest);
-      result = await pullImage({ conn, digest: digest as Digest, out: options.out, ...(trust ? { trust } : {}), ...onProgress });
+      // The listing is a claim: its chain, height and digest must be what the signed header says.
+      const claim = options.digest
+        ? { digest: parseDigest(options.digest) }
+        : await getJson<{ digest: string; height: number }>(conn, `/v1/chains/${encodeURIComponent(options.chain as string)}/latest${options.final ? '?final=true' : ''}`).then((latest) => ({ chain: options.chain as string, height: latest.height, digest: parseDigest(latest.digest) }));
+      digest = claim.digest;
+      result = await pullImage({ conn, digest: claim.digest, claim, out: options.out, ...(trust ? { trust } : {}), ...onProgress });
       via = `http ${options.server}`;
     }
     bar?.finish();
@@ -133,8 +116,9 @@ export function registerClientCommands(program: Command): void {
       .option('--from <height>', 'lowest height')
       .option('--to <height>', 'highest height')
       .option('--limit <n>', 'at most this many (default: all)')
+      .option('--final', 'only final images')
       .option('--json', 'print as JSON'),
-  ).action(async (options: ServerOptions & { chain: string; from?: string; to?: string; limit?: string; json?: boolean }) => {
+  ).action(async (options: ServerOptions & { chain: string; from?: string; to?: string; limit?: string; final?: boolean; json?: boolean }) => {
     const conn = await connection(options);
     const limit = options.limit ? parseUint('limit', options.limit) : Infinity;
     const images: Summary[] = [];
@@ -143,6 +127,7 @@ export function registerClientCommands(program: Command): void {
       const query = new URLSearchParams({ limit: String(Math.min(1000, limit - images.length)) });
       if (options.from) query.set('from', String(parseUint('from', options.from)));
       if (options.to) query.set('to', String(parseUint('to', options.to)));
+      if (options.final) query.set('final', 'true');
       if (cursor) query.set('cursor', cursor);
       const page = await getJson<{ images: Summary[]; nextCursor?: string }>(conn, `/v1/chains/${encodeURIComponent(options.chain)}/images?${query.toString()}`);
       images.push(...page.images);

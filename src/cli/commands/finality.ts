@@ -6,6 +6,8 @@ import { attestImage, catchUp, connection, watchEvents, type ServerOptions } fro
 import { collect, parseUint } from '../parse.ts';
 import { isoTime, printFields, printJson } from '../output.ts';
 import { withServerOptions } from '../server-options.ts';
+import { connectFromCli, withQsshOptions, type QsshCliOptions } from '../qssh-options.ts';
+import { progressBar } from '../progress.ts';
 import { validatorIdFor } from '../validator-id.ts';
 
 /** Registers attest, watch and catch-up. */
@@ -63,31 +65,45 @@ export function registerFinalityCommands(program: Command): void {
   });
 
   withServerOptions(
-    program
-      .command('catch-up')
-      .description('if more than --threshold blocks behind the latest final image: download, verify (with quorum), restore')
-      .requiredOption('--chain <id>', 'chain id')
-      .requiredOption('--local-height <n>', "this node's current height")
-      .option('--threshold <n>', 'act only when more than this many blocks behind', '100')
-      .requiredOption('--trust <file>', 'your registry file (and key files), repeatable', collect)
-      .requiredOption('--out <dir>', 'where the image and the restored state go')
-      .option('--json', 'print the result as JSON'),
-  ).action(async (options: ServerOptions & { chain: string; localHeight: string; threshold: string; trust: string[]; out: string; json?: boolean }) => {
-    const result = await catchUp({
-      conn: await connection(options),
+    withQsshOptions(
+      program
+        .command('catch-up')
+        .description('if more than --threshold blocks behind the latest final image: download (resuming), verify (with quorum), restore — over HTTP or QSSH')
+        .requiredOption('--chain <id>', 'chain id')
+        .requiredOption('--local-height <n>', "this node's current height")
+        .option('--threshold <n>', 'act only when more than this many blocks behind', '100')
+        .requiredOption('--trust <file>', 'your registry file (and key files), repeatable', collect)
+        .requiredOption('--out <dir>', 'where the image and the restored state go'),
+    ).option('--json', 'print the result as JSON'),
+  ).action(async (options: ServerOptions & QsshCliOptions & { chain: string; localHeight: string; threshold: string; trust: string[]; out: string; json?: boolean }) => {
+    const settings = {
       chain: options.chain,
       localHeight: parseUint('local-height', options.localHeight),
       threshold: parseUint('threshold', options.threshold),
       trust: await loadTrust(options.trust),
       outDir: options.out,
-    });
+    };
+    const bar = options.json ? undefined : progressBar('catch-up');
+    const onProgress = bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {};
+    let result;
+    if (options.qssh) {
+      const client = await connectFromCli({ ...options, qssh: options.qssh });
+      try {
+        result = await catchUp({ sftp: client.sftp, ...settings, ...onProgress });
+      } finally {
+        client.close();
+      }
+    } else {
+      result = await catchUp({ conn: await connection(options), ...settings, ...onProgress });
+    }
+    bar?.finish();
     if (options.json) return printJson(result);
     if (result.action === 'up-to-date') {
       process.stdout.write(`up to date: local height ${result.localHeight}, latest final ${result.latestFinalHeight ?? 'none'}\n`);
       return;
     }
     printFields([
-      ['action', `restored height ${result.height} (was ${result.localHeight}, ${result.height - result.localHeight} behind)`],
+      ['action', `restored height ${result.height} (was ${result.localHeight}, ${result.height - result.localHeight} behind${result.resumedFrom ? `; resumed at byte ${result.resumedFrom}` : ''})`],
       ['digest', result.digest],
       ['verified', `content, signatures and quorum ${result.quorum.attestedWeight}/${result.quorum.totalWeight} against your registry`],
       ['image', result.imageFile],
