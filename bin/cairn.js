@@ -3,6 +3,7 @@
 // PATH of npm scripts and npx). It runs the JavaScript that `npm ci` compiled into dist/ while
 // that build matches the sources (about 35 MiB less memory and a faster start than type
 // stripping), and the TypeScript sources directly otherwise — for instance right after an edit.
+// An installed package ships dist/ without the sources: there dist/ is always the one to run.
 import { existsSync, readFileSync } from 'node:fs';
 import { newestSourceMtime } from '../scripts/source-mtime.js';
 
@@ -16,6 +17,7 @@ const root = new URL('..', import.meta.url);
 function distIsCurrent() {
   try {
     if (!existsSync(new URL('dist/src/cli/main.js', root))) return false;
+    if (!existsSync(new URL('src', root))) return true;
     const stamp = JSON.parse(readFileSync(new URL('dist/build-stamp.json', root), 'utf8'));
     return stamp.sourceMtimeMs >= newestSourceMtime(new URL('src', root).pathname);
   } catch {

@@ -3,14 +3,17 @@
  *
  * Every failure a user can cause or observe is a {@link CairnError} with a stable `code`.
  * The table below is the one place that says what each code means and how it maps onto
- * transport status codes (HTTP today; QSSH/SFTP status codes reuse the same table). Codes
- * are part of the public contract: never rename one, only add.
+ * each transport's status codes: HTTP, and the SFTP v3 status a QSSH client receives. Codes
+ * are part of the public contract: never rename one, only add. What a client may see of an
+ * error is {@link publicError}'s answer, on every transport.
  */
 
 /** The properties of one stable error code. */
 export interface ErrorCodeSpec {
   /** HTTP status the API answers with. */
   readonly httpStatus: number;
+  /** SFTP v3 status (draft-ietf-secsh-filexfer-02 §7) the QSSH listener answers with; FAILURE (4) unless set. */
+  readonly sftpStatus?: number;
   /** One sentence for documentation and for errors raised without a specific message. */
   readonly summary: string;
 }
@@ -35,8 +38,8 @@ export const ERROR_CODES = {
   KEY_INVALID: { httpStatus: 400, summary: 'A key or key file is malformed or of the wrong kind.' },
   QUEUE_STATE_INVALID: { httpStatus: 400, summary: 'Queue-state content is not a valid list of queue messages.' },
   IO_ERROR: { httpStatus: 500, summary: 'A file or stream operation failed.' },
-  NOT_FOUND: { httpStatus: 404, summary: 'The requested object does not exist.' },
-  UNKNOWN_CHAIN: { httpStatus: 404, summary: 'The chain is not in the validator registry.' },
+  NOT_FOUND: { httpStatus: 404, sftpStatus: 2, summary: 'The requested object does not exist.' },
+  UNKNOWN_CHAIN: { httpStatus: 404, sftpStatus: 2, summary: 'The chain is not in the validator registry.' },
   UNKNOWN_VALIDATOR: { httpStatus: 403, summary: 'The validator is not registered for the chain.' },
   SIGNED_AT_IN_FUTURE: { httpStatus: 400, summary: 'The attestation is dated further in the future than the allowed clock skew.' },
   DIGEST_CONFLICT: { httpStatus: 409, summary: 'The digest is already archived under another chain or height.' },
@@ -44,10 +47,10 @@ export const ERROR_CODES = {
   RANGE_NOT_SATISFIABLE: { httpStatus: 416, summary: 'The requested byte range is outside the object.' },
   RANGE_INVALID: { httpStatus: 400, summary: 'The Range header is malformed.' },
   BODY_SIZE_MISMATCH: { httpStatus: 400, summary: 'The request body length differs from Content-Length or the image it declares.' },
-  UNAUTHORIZED: { httpStatus: 401, summary: 'A valid bearer token is required.' },
-  FORBIDDEN: { httpStatus: 403, summary: 'The token does not allow this operation.' },
+  UNAUTHORIZED: { httpStatus: 401, sftpStatus: 3, summary: 'A valid bearer token is required.' },
+  FORBIDDEN: { httpStatus: 403, sftpStatus: 3, summary: 'The token does not allow this operation.' },
   INTEGRITY_ERROR: { httpStatus: 500, summary: 'Stored data failed authentication or verification; it is not served.' },
-  STORE_UNAVAILABLE: { httpStatus: 503, summary: 'The object store cannot be reached; retry later.' },
+  STORE_UNAVAILABLE: { httpStatus: 503, sftpStatus: 4, summary: 'The object store cannot be reached; retry later.' },
   STORE_ERROR: { httpStatus: 502, summary: 'The object store answered with an unexpected error.' },
   CONFIG_INVALID: { httpStatus: 500, summary: 'The configuration is invalid.' },
   KEY_UNAVAILABLE: { httpStatus: 500, summary: 'The master key that wrapped a data key is not configured.' },
@@ -56,6 +59,12 @@ export const ERROR_CODES = {
   HOST_KEY_MISMATCH: { httpStatus: 502, summary: 'The server proved an identity other than the one pinned for it in known-hosts.' },
   HOST_KEY_MISSING: { httpStatus: 502, summary: 'The server sent no identity proof, or one that does not verify.' },
   SFTP_ERROR: { httpStatus: 502, summary: 'The SFTP server answered a request with an error status.' },
+  CBOR_LIMIT_EXCEEDED: { httpStatus: 400, summary: 'CBOR nests deeper or holds more items than its size allows.' },
+  BODY_TOO_LARGE: { httpStatus: 413, summary: 'The request body is larger than this route accepts.' },
+  UPLOAD_IDLE_TIMEOUT: { httpStatus: 408, summary: 'The client sent no bytes of its upload for longer than the idle timeout.' },
+  CLIENT_ABORTED: { httpStatus: 499, summary: 'The client closed the connection before its request was complete.' },
+  CLAIM_MISMATCH: { httpStatus: 502, summary: "What the server claimed about an image (chain, height, digest) differs from the image's signed header." },
+  ROLLBACK_REFUSED: { httpStatus: 409, summary: 'The image is not above the local height: restoring it would roll the node back.' },
   INTERNAL: { httpStatus: 500, summary: 'An unexpected internal error occurred.' },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
@@ -98,6 +107,22 @@ export class CairnError extends Error {
 /** True when `error` is a {@link CairnError}, optionally with the given code. */
 export function isCairnError(error: unknown, code?: ErrorCode): error is CairnError {
   return error instanceof CairnError && (code === undefined || error.code === code);
+}
+
+/**
+ * What a client may see of `error` (HTTP body, SFTP status message): its code always; its
+ * message and details only for codes the client caused (below 500). Server-side failures carry
+ * only their code's summary, since their messages can name hosts, paths or keys.
+ */
+export function publicError(error: unknown): CairnError {
+  const e = toCairnError(error);
+  return e.httpStatus >= 500 ? new CairnError(e.code) : e;
+}
+
+/** The SFTP v3 status code for `error`'s code. */
+export function sftpStatusOf(error: CairnError): number {
+  const spec: ErrorCodeSpec = ERROR_CODES[error.code];
+  return spec.sftpStatus ?? 4;
 }
 
 /**

@@ -14,10 +14,12 @@ import { adminRoutes, type RetentionSettings } from './routes/admin.ts';
 import { chainRoutes } from './routes/chains.ts';
 import { imageRoutes } from './routes/images.ts';
 import { uiRoutes } from './ui/ui-routes.ts';
+import { APP_ICON } from './ui/assets.ts';
+import type { UploadPace } from './request-body.ts';
 import { CairnMetrics } from '../metrics.ts';
 import { requestFields, requestInfo } from './request-info.ts';
 import { ROUTES } from './openapi/route-table.ts';
-import { matchedSpec, on } from './openapi/routing.ts';
+import { matchedSpec, on, refuseUndeclaredQuery } from './openapi/routing.ts';
 import { openApiDocument } from './openapi/openapi-document.ts';
 import { docsPage } from './openapi/docs-page.ts';
 import { VERSION } from '../version.ts';
@@ -35,6 +37,8 @@ export interface AppOptions {
   readonly retention: RetentionSettings;
   /** When set, reads need this token (or an admin token). */
   readonly readToken?: string;
+  /** How slow a push may be before it is cut (default: 64 KiB per 30 s of waiting). */
+  readonly uploadPace?: UploadPace;
   /** Prometheus metrics (a fresh set when not given). */
   readonly metrics?: CairnMetrics;
 }
@@ -81,6 +85,13 @@ export function createApp(options: AppOptions): Hono {
     }
   });
 
+  // A query parameter no route declares is refused, never silently ignored.
+  app.use(async (c, next) => {
+    const spec = matchedSpec(c);
+    if (spec) refuseUndeclaredQuery(c, spec);
+    return next();
+  });
+
   on(app, '', ROUTES.healthz, (c) => c.json({ status: 'ok' }));
   on(app, '', ROUTES.readyz, async (c) => {
     await archive.store.ping();
@@ -92,11 +103,12 @@ export function createApp(options: AppOptions): Hono {
     return c.body(body, 200, { 'content-type': contentType });
   });
 
-  app.route('/v1/images', imageRoutes(archive, logger, metrics));
+  app.route('/v1/images', imageRoutes(archive, logger, metrics, options.uploadPace ?? { idleTimeoutMs: 30_000, minBytes: 64 * 1024 }));
   app.route('/v1/chains', chainRoutes(archive, options.events));
+  on(app, '', ROUTES.favicon, (c) => c.body(APP_ICON, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' }));
   on(app, '', ROUTES.openapi, (c) => c.json(openApiDocument(VERSION)));
   on(app, '', ROUTES.docs, (c) => {
-    c.header('content-security-policy', "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'");
+    c.header('content-security-policy', "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'");
     return c.html(docsPage(openApiDocument(VERSION)));
   });
   on(app, '', ROUTES.identity, (c) =>

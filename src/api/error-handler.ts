@@ -1,11 +1,12 @@
 /**
  * The one place where errors become HTTP responses: `{ "error": { code, message, details } }`
  * with the status from the error-code table. Unknown errors are logged and become a generic
- * 500; no stack trace or internal message reaches the client.
+ * 500; no stack trace or internal message reaches the client (publicError). A client that went
+ * away mid-request is a client abort (CLIENT_ABORTED, info), not a server failure.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { CairnError, toCairnError } from '../errors.ts';
+import { CairnError, publicError, toCairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { CairnMetrics } from '../metrics.ts';
 import { requestFields } from './request-info.ts';
@@ -18,8 +19,10 @@ export function errorResponse(c: Context, error: unknown, logger: Logger, metric
   const fields = { ...requestFields(c), method: c.req.method, path: c.req.path.slice(0, 200), code: cairnError.code };
   if (internal) logger.error('request failed', { ...fields, error });
   else logger.info('request refused', fields);
-  const body = cairnError.code === 'INTERNAL' || cairnError.code === 'IO_ERROR' ? new CairnError(cairnError.code).toJSON() : cairnError.toJSON();
+  const body = publicError(cairnError).toJSON();
   const headers: Record<string, string> = {};
+  // The rest of such a request is never read: close the connection instead of draining it.
+  if (cairnError.code === 'BODY_TOO_LARGE' || cairnError.code === 'UPLOAD_IDLE_TIMEOUT' || cairnError.code === 'CLIENT_ABORTED') headers.connection = 'close';
   if (cairnError.code === 'RANGE_NOT_SATISFIABLE' && typeof cairnError.details?.size === 'number') headers['content-range'] = `bytes */${cairnError.details.size}`;
   if (cairnError.code === 'UNAUTHORIZED') headers['www-authenticate'] = 'Bearer realm="cairn"';
   if (cairnError.code === 'STORE_UNAVAILABLE') headers['retry-after'] = '5';

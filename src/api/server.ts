@@ -65,7 +65,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
     retention.onReport((report) => metrics.onRetentionRun(report));
     archive.subscribe((event) => metrics.onArchiveEvent(event));
     retention.start();
-    const app = createApp({ archive, logger, events, identity: identity.publicKey, retention, metrics, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
+    const app = createApp({ archive, logger, events, identity: identity.publicKey, retention, metrics, uploadPace: { idleTimeoutMs: config.uploadIdleTimeoutMs, minBytes: config.uploadMinBytes }, adminTokens: secrets.adminTokens, ...(config.readToken ? { readToken: config.readToken } : {}) });
     const server = await new Promise<Server>((resolveServer, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(s as Server));
       (s as Server).once('error', reject);

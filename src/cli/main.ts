@@ -39,8 +39,22 @@ function applyExitOverride(command: Command): void {
   for (const sub of command.commands) applyExitOverride(sub);
 }
 
+/**
+ * A reader that went away (`cairn watch … | head`) ends the command quietly with the status a
+ * Unix tool killed by SIGPIPE has (141), instead of an EPIPE stack trace.
+ */
+function exitQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(EXIT.brokenPipe);
+      throw error;
+    });
+  }
+}
+
 /** Runs the CLI with `argv` (as in process.argv) and resolves with the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  exitQuietlyWhenOutputCloses();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

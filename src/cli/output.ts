@@ -5,7 +5,7 @@
 import { CairnError, toCairnError } from '../errors.ts';
 
 /** Exit codes of the `cairn` command. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, brokenPipe: 141 } as const;
 
 /** Writes a value as pretty JSON to stdout (Uint8Array as base64). */
 export function printJson(value: unknown): void {

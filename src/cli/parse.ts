@@ -2,6 +2,7 @@
  * Strict parsers for command-line option values; each failure is an `INVALID_ARGUMENT`.
  */
 import { CairnError } from '../errors.ts';
+import { parseInstant } from '../instant.ts';
 
 /** Parses a non-negative decimal integer below 2^53 (no signs, no exponents, no hex). */
 export function parseUint(name: string, text: string): number {
@@ -11,12 +12,9 @@ export function parseUint(name: string, text: string): number {
   return Number(text);
 }
 
-/** Parses a time given as ms since the epoch or as an ISO-8601 date-time. */
+/** Parses a time given as an ISO-8601 date-time or an integer of ms since the epoch. */
 export function parseTime(name: string, text: string): number {
-  if (/^[0-9]+$/.test(text)) return parseUint(name, text);
-  const ms = Date.parse(text);
-  if (!Number.isFinite(ms) || ms < 0) throw new CairnError('INVALID_ARGUMENT', `--${name} must be ms since the epoch or an ISO-8601 time, got "${text.slice(0, 40)}"`);
-  return ms;
+  return parseInstant(`--${name}`, text);
 }
 
 /** Commander collector for repeatable options. */

@@ -36,6 +36,8 @@ export const configSchema = z.strictObject({
   registryFile: z.string().optional().describe('Registry JSON that seeds the store on first start (the stored registry wins afterwards).'),
   registryRefreshMs: z.number().int().min(200).max(3_600_000).default(30_000).describe('How often the server checks the stored registry for changes made by other processes on the same bucket (one HEAD request).'),
   maxHeaderBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest image header accepted on push.'),
+  uploadIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000).describe('A push is cut (connection closed, nothing stored) when its client delivers fewer than uploadMinBytes in this much time spent waiting for it.'),
+  uploadMinBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(64 * 1024).describe('Bytes a pushing client must deliver in every uploadIdleTimeoutMs (the default, 64 KiB per 30 s, cuts silent and trickling clients alike).'),
   orphanGraceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Age after which leftovers of interrupted pushes (incomplete uploads, unreferenced blobs) are removed.'),
   cleanupIntervalMs: z.number().int().min(1000).default(15 * 60 * 1000).describe('How often the running server removes such leftovers (also done at start).'),
   retention: z
@@ -95,6 +97,8 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_REGISTRY_FILE', path: ['registryFile'], kind: 'string' },
   { name: 'CAIRN_REGISTRY_REFRESH_MS', path: ['registryRefreshMs'], kind: 'int' },
   { name: 'CAIRN_MAX_HEADER_BYTES', path: ['maxHeaderBytes'], kind: 'int' },
+  { name: 'CAIRN_UPLOAD_IDLE_TIMEOUT_MS', path: ['uploadIdleTimeoutMs'], kind: 'int' },
+  { name: 'CAIRN_UPLOAD_MIN_BYTES', path: ['uploadMinBytes'], kind: 'int' },
   { name: 'CAIRN_ORPHAN_GRACE_MS', path: ['orphanGraceMs'], kind: 'int' },
   { name: 'CAIRN_CLEANUP_INTERVAL_MS', path: ['cleanupIntervalMs'], kind: 'int' },
   { name: 'CAIRN_RETENTION_KEEP_LAST', path: ['retention', 'keepLast'], kind: 'int' },

@@ -51,9 +51,18 @@ describe('cairn retention and hold', () => {
     expect((await runCairn(['hold', 'add', `sha3-256:${'0'.repeat(64)}`], { env: env() })).stderr).toMatch(/NOT_FOUND/);
     const run = await runCairn(['retention', 'run', '--chain', 'devnet'], { env: env() });
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/marked \d+, deleted 0/);
+    expect(run.stdout).toMatch(/^marked \d+ for deletion, deleted 0 \(0 bytes freed\), unmarked \d+$/m);
     const runs = await runCairn(['retention', 'runs', '--chain', 'devnet', '--json'], { env: env() });
     expect(JSON.parse(runs.stdout)).toHaveLength(1);
     expect((await runCairn(['retention', 'plan', '--chain', 'nochain'], { env: env() })).stderr).toMatch(/UNKNOWN_CHAIN/);
+  });
+
+  it('says what a dry run would do, and that it changed nothing', async () => {
+    const before = JSON.parse((await runCairn(['retention', 'runs', '--chain', 'devnet', '--json'], { env: env() })).stdout) as unknown[];
+    const dry = await runCairn(['retention', 'run', '--chain', 'devnet', '--dry-run'], { env: env() });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^dry run, nothing changed: a run now would mark \d+ images? for deletion, delete \d+ whose grace period is over \(\d+ bytes\) and unmark \d+$/m);
+    expect(dry.stdout).not.toMatch(/^marked/m);
+    expect(JSON.parse((await runCairn(['retention', 'runs', '--chain', 'devnet', '--json'], { env: env() })).stdout)).toHaveLength(before.length);
   });
 });

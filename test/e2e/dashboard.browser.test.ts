@@ -56,7 +56,11 @@ async function open(path: string): Promise<Page> {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));
+  // Every request the page makes (the icon a browser asks for included) must succeed.
+  page.on('response', (r) => (r.status() >= 400 ? errors.push(`${r.status()} ${new URL(r.url()).pathname}`) : undefined));
   await page.goto(`${server.url}${path}`);
+  // Settle what loads after the document (icon, script requests): a cold browser is slower.
+  await page.waitForLoadState('networkidle');
   (page as unknown as { errors: string[] }).errors = errors;
   return page;
 }
@@ -65,6 +69,14 @@ describe('dashboard', () => {
   it('lists the chains and shows the timeline and plan the API reports', async () => {
     const index = await open('/ui');
     expect(await index.locator('table a').allTextContents()).toEqual(['devnet', 'testnet']);
+    // The page names its icon, and the icon (and /favicon.ico, where browsers look unasked) is
+    // served: a cold Chromium once logged the /favicon.ico 404 as a console error here.
+    const icon = await index.locator('link[rel=icon]').getAttribute('href');
+    for (const path of [icon, '/favicon.ico']) {
+      const response = await fetch(`${server.url}${path ?? '/missing-icon'}`);
+      expect(response.status, String(path)).toBe(200);
+      expect(response.headers.get('content-type')).toBe('image/svg+xml');
+    }
     await index.close();
 
     const page = await open('/ui/chains/devnet');

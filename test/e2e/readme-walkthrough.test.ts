@@ -16,6 +16,7 @@ import { useMinio } from '../support/minio.ts';
 
 const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
 const DEFAULT_URL = 'http://127.0.0.1:8080';
+const DEFAULT_QSSH = '127.0.0.1:2222';
 
 /** The sh blocks of the walkthrough section (up to the next "### " or "## " heading). */
 function walkthroughBlocks(): string[] {
@@ -33,18 +34,19 @@ async function runWalkthrough(env: NodeJS.ProcessEnv): Promise<void> {
     const dir = await tempDir();
     const server = spawn(process.execPath, [CAIRN_BIN, 'serve', '--port', '0', '--data', join(dir, 'data')], { cwd: dir, env: { ...process.env, CAIRN_QSSH_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     stops.push(() => server.kill());
-    const url = await new Promise<string>((resolve, reject) => {
+    const { url, qssh } = await new Promise<{ url: string; qssh: string }>((resolve, reject) => {
       let out = '';
       server.stdout.setEncoding('utf8').on('data', (d: string) => {
         out += d;
-        const match = /serving on (http:\/\/\S+)/.exec(out);
-        if (match?.[1]) resolve(match[1]);
+        const match = /serving on (http:\/\/\S+) .*qssh on (\S+):(\d+)/.exec(out);
+        if (match?.[1]) resolve({ url: match[1], qssh: `127.0.0.1:${match[3] as string}` });
       });
       server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
     const script = walkthroughBlocks()
       .join('\n')
       .replaceAll(DEFAULT_URL, url)
+      .replaceAll(DEFAULT_QSSH, qssh)
       .split('\n')
       .map((line) => (/#.*\bexit 1\b/.test(line) ? `{ ${line.replace(/#.*$/, '')} && exit 99 || true; }` : line))
       .join('\n');
@@ -56,6 +58,9 @@ async function runWalkthrough(env: NodeJS.ProcessEnv): Promise<void> {
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(result.stdout).toContain('archived (new image)');
     expect(result.stdout).toContain('identical');
+    // Steps 5 and 6: a raw-content catch-up over HTTP and over QSSH, byte-identical.
+    expect(result.stdout).toMatch(/^restored$/m);
+    expect(result.stdout).toMatch(/^restored over qssh$/m);
     expect(result.stdout).toContain('OK: image verified');
     expect(result.stdout).toMatch(/^1024$/m);
     expect(result.stdout).toContain('not final');

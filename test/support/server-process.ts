@@ -25,6 +25,8 @@ export interface ServerProcessOptions {
   readToken?: string;
   /** How often to re-read the stored registry (default: the server's). */
   registryRefreshMs?: number;
+  /** Any other settings, merged last. */
+  extra?: Record<string, unknown>;
 }
 
 /** The raw configuration object for these options. */
@@ -42,6 +44,7 @@ export function serverConfig(options: ServerProcessOptions): Record<string, unkn
     registryFile: options.registryFile,
     orphanGraceMs: options.orphanGraceMs ?? 0,
     logLevel: options.logLevel ?? 'silent',
+    ...options.extra,
   };
 }
 

@@ -28,6 +28,8 @@ export interface TestServerOptions {
   readToken?: string;
   /** How often to re-read the stored registry (default: the server's). */
   registryRefreshMs?: number;
+  /** Any other settings, merged last. */
+  extra?: Record<string, unknown>;
 }
 
 async function withRegistry(options: TestServerOptions): Promise<TestServerOptions & { registryFile: string }> {

@@ -27,7 +27,7 @@ export function docsPage(doc: Json): ReturnType<typeof html> {
   const ops = Object.entries(paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${info.title} API ${info.version}</title><link rel="stylesheet" href="/ui/assets/app.css"></head>
+<title>${info.title} API ${info.version}</title><link rel="icon" href="/ui/assets/icon.svg" type="image/svg+xml"><link rel="stylesheet" href="/ui/assets/app.css"></head>
 <body><header class="top"><a class="brand" href="/ui">Cairn</a><span class="sep">/</span><span>API reference</span><a class="docs" href="/openapi.json">openapi.json</a></header>
 <main><h1>${info.title} API <span class="muted">${info.version}</span></h1><p>${info.description}</p>
 <nav aria-label="operations"><ul class="plain">${tags.map((t) => html`<li><a href="#tag-${t.name}">${t.name}</a> — ${t.description}</li>`)}</ul></nav>

@@ -41,7 +41,7 @@ function operation(spec: RouteSpec): Json {
     ...('description' in spec && spec.description ? { description: spec.description } : {}),
     ...(spec.auth === 'admin' ? { security: [{ admin: [] }] } : spec.auth === 'read' ? { security: [{}, { read: [] }] } : { security: [] }),
     parameters: parameters(spec),
-    ...(spec.body ? { requestBody: { required: true, description: spec.body.description, content: Object.fromEntries(Object.entries(spec.body.content).map(([type, schema]) => [type, { schema: schemaOf(schema) }])) } } : {}),
+    ...(spec.body ? { requestBody: { required: true, description: spec.body.description, ...(spec.maxBodyBytes === undefined ? {} : { 'x-max-body-bytes': spec.maxBodyBytes }), content: Object.fromEntries(Object.entries(spec.body.content).map(([type, schema]) => [type, { schema: schemaOf(schema) }])) } } : {}),
     responses,
   };
 }

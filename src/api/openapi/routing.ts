@@ -6,8 +6,8 @@ import type { z } from 'zod';
 import { CairnError } from '../../errors.ts';
 import { matchedRoutes } from 'hono/route';
 import { ROUTES, type RouteSpec } from './route-table.ts';
+import { limitedBody } from '../request-body.ts';
 
-const MAX_JSON_BYTES = 1024 * 1024;
 
 /** An OpenAPI path (`/v1/images/{digest}`) in Hono's form (`/v1/images/:digest`). */
 export function honoPath(path: string): string {
@@ -40,22 +40,39 @@ export function pathParams<S extends z.ZodObject>(c: Context, schema: S): z.outp
   return parsed.data;
 }
 
-/** The query string, parsed by the route's schema (unknown parameters are ignored). */
+/**
+ * The query string, parsed by the route's schema. A parameter the schema does not name is
+ * refused (INVALID_ARGUMENT), so a misspelt or unsupported filter never silently does nothing.
+ */
 export function queryParams<S extends z.ZodObject>(c: Context, schema: S): z.output<S> {
-  const parsed = schema.safeParse(c.req.query());
+  const parsed = (schema.strict() as unknown as S).safeParse(c.req.query());
   if (!parsed.success) throw invalid('query', parsed.error);
   return parsed.data;
 }
 
-/** A JSON body (at most 1 MiB), parsed by the route's schema. */
+/**
+ * Refuses a query string on a route that declares none (a route with a schema checks its own
+ * parameters in {@link queryParams}).
+ */
+export function refuseUndeclaredQuery(c: Context, spec: RouteSpec): void {
+  if (spec.query) return;
+  const names = Object.keys(c.req.query());
+  if (names.length > 0) throw new CairnError('INVALID_ARGUMENT', `${c.req.path} takes no query parameters (got ${names.slice(0, 5).join(', ')})`, { details: { unknown: names.slice(0, 20) } });
+}
+
+/** The body of a route that takes a small one, read up to the route's `maxBodyBytes` (BODY_TOO_LARGE beyond). */
+export function bodyBytes(c: Context): Promise<Buffer> {
+  const limit = matchedSpec(c)?.maxBodyBytes;
+  if (limit === undefined) throw new CairnError('INTERNAL', `route ${c.req.routePath} declares no body limit`);
+  return limitedBody(c, limit);
+}
+
+/** A JSON body (at most the route's `maxBodyBytes`), parsed by the route's schema. */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  const length = Number(c.req.header('content-length') ?? '0');
-  if (length > MAX_JSON_BYTES) throw new CairnError('INVALID_ARGUMENT', 'JSON body larger than 1 MiB');
-  const text = await c.req.text();
-  if (text.length > MAX_JSON_BYTES) throw new CairnError('INVALID_ARGUMENT', 'JSON body larger than 1 MiB');
+  const bytes = await bodyBytes(c);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new CairnError('INVALID_ARGUMENT', 'the body is not valid JSON');
   }

@@ -46,11 +46,12 @@ export const listImagesQuery = z.object({
   to: uintText('to', 'Highest height (inclusive).').optional(),
   limit: uintText('limit', 'Page size, 1–1000 (default 100).', 1000).optional(),
   cursor: z.string().max(512).optional().describe('`nextCursor` from the previous page.'),
+  final: z.enum(['true', 'false']).optional().describe('`true`: only final images.'),
 });
 export const latestQuery = z.object({ final: z.enum(['true', 'false']).optional().describe('`true`: the highest final image.') });
 export const planQuery = z.object({
   chain: chainParam,
-  at: z.string().max(40).optional().describe('Plan as of this time: ms since the epoch or ISO-8601 (default now).'),
+  at: z.string().max(40).optional().describe('Plan as of this time: ISO-8601 (`2026-12-31T00:00:00Z`) or an integer of ms since the epoch (default now).'),
 });
 export const runsQuery = z.object({ chain: chainParam });
 
@@ -60,11 +61,15 @@ export const retentionRunBody = z.strictObject({ chain: chainParam, dryRun: z.bo
 /** PUT /v1/admin/registry body: a whole registry document. */
 export const registryBody = registryDocumentSchema;
 
-/** PUT …/validators/{id} body: the validator's fields (and optionally the chain's epoch length). */
+/**
+ * PUT …/validators/{id} body: the validator's fields to set (and optionally the chain's epoch
+ * length). A new validator needs `weight` and `keys`; an update changes what is given and keeps
+ * the rest (`qsshKey: null` removes the QSSH key).
+ */
 export const validatorBody = z.strictObject({
-  weight: z.number().int().positive().max(1_000_000_000),
-  keys: z.array(z.string()).min(1).max(16).describe('Public key lines `<algorithm> <base64> [comment]`.'),
-  qsshKey: z.string().optional().describe('QSSH Falcon-512 key line `qssh-falcon512 <base64> [comment]`.'),
+  weight: z.number().int().positive().max(1_000_000_000).optional().describe('Voting weight (required for a new validator).'),
+  keys: z.array(z.string()).min(1).max(16).optional().describe('Public key lines `<algorithm> <base64> [comment]` (required for a new validator).'),
+  qsshKey: z.string().nullable().optional().describe('QSSH Falcon-512 key line `qssh-falcon512 <base64> [comment]`; `null` removes it.'),
   epochLength: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional().describe('Sets the chain\'s epoch length (new chains default to 1000).'),
 });
 

@@ -17,6 +17,7 @@ import { registryToDocument, type RegistryDocument } from '../../archive/index.t
 import type { Archive } from '../../archive/service/archive.ts';
 import { updateStoredRegistry } from '../../archive/service/registry-store.ts';
 import { CairnError } from '../../errors.ts';
+import { parseInstant } from '../../instant.ts';
 import type { Logger } from '../../logger.ts';
 import { respond } from '../respond.ts';
 import { requestFields } from '../request-info.ts';
@@ -49,8 +50,7 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
   on(app, MOUNT, ROUTES.retentionPlan, (c) => {
     const { chain, at: atText } = queryParams(c, ROUTES.retentionPlan.query);
     const policy = policyFor(chain);
-    const at = atText === undefined ? Date.now() : /^\d{1,16}$/.test(atText) ? Number(atText) : Date.parse(atText);
-    if (!Number.isFinite(at)) throw new CairnError('INVALID_ARGUMENT', 'at must be ms since the epoch or an ISO-8601 time');
+    const at = atText === undefined ? Date.now() : parseInstant('at', atText);
     const decisions = currentPlan(archive, chain, policy, at);
     const { byRule: summary, ...counts } = summarisePlan(decisions);
     return respond(c, { chain, at, policy: { ...policy, graceMs: retention.config.graceMs }, decisions, summary, ...counts });
@@ -92,11 +92,17 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
 
   on(app, MOUNT, ROUTES.putValidator, async (c) => {
     const { chain, id } = pathParams(c, ROUTES.putValidator.params);
-    const { epochLength, ...fields } = await jsonBody(c, ROUTES.putValidator.body.content['application/json']);
+    const { epochLength, weight, keys, qsshKey } = await jsonBody(c, ROUTES.putValidator.body.content['application/json']);
     const doc = await apply((current) => {
       const entry = current.chains[chain] ?? { epochLength: epochLength ?? 1000, validators: [] };
       if (epochLength !== undefined) entry.epochLength = epochLength;
-      entry.validators = [...entry.validators.filter((v) => v.id !== id), { ...fields, id }];
+      // An update changes what the body gives and keeps the rest.
+      const before = entry.validators.find((v) => v.id === id);
+      const newWeight = weight ?? before?.weight;
+      const newKeys = keys ?? before?.keys;
+      if (newWeight === undefined || newKeys === undefined) throw new CairnError('INVALID_ARGUMENT', `validator ${id} is new on chain ${chain}: give its weight and keys`);
+      const newQsshKey = qsshKey === null ? undefined : (qsshKey ?? before?.qsshKey);
+      entry.validators = [...entry.validators.filter((v) => v.id !== id), { id, weight: newWeight, keys: newKeys, ...(newQsshKey === undefined ? {} : { qsshKey: newQsshKey }) }];
       current.chains[chain] = entry;
       return current;
     });

@@ -79,8 +79,8 @@ export function chainRoutes(archive: Archive, events: EventLog): Hono {
 
   on(app, MOUNT, ROUTES.listImages, (c) => {
     const { chain } = pathParams(c, ROUTES.listImages.params);
-    const { from: fromHeight, to: toHeight, limit = 100, cursor } = queryParams(c, ROUTES.listImages.query);
-    const page = archive.list(chain, { limit: Math.max(1, limit), ...(fromHeight === undefined ? {} : { fromHeight }), ...(toHeight === undefined ? {} : { toHeight }), ...(cursor ? { cursor } : {}) });
+    const { from: fromHeight, to: toHeight, limit = 100, cursor, final } = queryParams(c, ROUTES.listImages.query);
+    const page = archive.list(chain, { limit: Math.max(1, limit), final: final === 'true', ...(fromHeight === undefined ? {} : { fromHeight }), ...(toHeight === undefined ? {} : { toHeight }), ...(cursor ? { cursor } : {}) });
     return respond(c, { chain, images: page.images.map((e) => summary(archive, e)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
   });
 

@@ -8,9 +8,6 @@
  *   GET  /v1/images/{digest}/content    the raw content
  * The last two support HEAD, Range, ETag, If-None-Match and If-Range.
  */
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { decodeAttestation, encodeAttestation, parseDigest, type Attestation } from '../../archive/index.ts';
 import type { Archive } from '../../archive/service/archive.ts';
@@ -23,38 +20,18 @@ import type { CairnMetrics } from '../../metrics.ts';
 import { respond } from '../respond.ts';
 import { requestFields } from '../request-info.ts';
 import { ROUTES } from '../openapi/route-table.ts';
-import { on, pathParams } from '../openapi/routing.ts';
+import { bodyBytes, on, pathParams } from '../openapi/routing.ts';
+import { declaredLength, uploadBody, type UploadPace } from '../request-body.ts';
 import { attestationJsonBody } from '../openapi/schemas.ts';
 
 const MOUNT = '/v1/images';
-
-function declaredLength(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(header)) throw new CairnError('INVALID_ARGUMENT', 'invalid Content-Length');
-  return Number(header);
-}
-
-/**
- * The request body as a Node stream: on @hono/node-server, the socket's own IncomingMessage
- * (no web-stream conversion on the hot path); elsewhere (tests with app.request), the web body.
- */
-function requestBody(c: Context): Readable {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming) return incoming;
-  const body = c.req.raw.body;
-  if (!body) throw new CairnError('INVALID_ARGUMENT', 'the request has no body');
-  return Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
-}
-
-const MAX_ATTESTATION_BYTES = 64 * 1024;
 
 /**
  * A standalone attestation from the body: deterministic CBOR (`application/cbor`, FORMAT.md
  * §4.3) or JSON with the same nine fields (signature in base64).
  */
 async function attestationBody(c: Context): Promise<Attestation> {
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
-  if (bytes.length > MAX_ATTESTATION_BYTES) throw new CairnError('INVALID_ARGUMENT', 'attestation body larger than 64 KiB');
+  const bytes = await bodyBytes(c);
   if ((c.req.header('content-type') ?? '').includes('application/cbor')) return decodeAttestation(bytes);
   let value: unknown;
   try {
@@ -75,7 +52,7 @@ async function attestationBody(c: Context): Promise<Attestation> {
 }
 
 /** The image routes. */
-export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetrics): Hono {
+export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetrics, uploadPace: UploadPace): Hono {
   const app = new Hono();
   /** The body's chunks, counted as they are pulled (i.e. sent). */
   async function* counted(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -87,7 +64,7 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
   }
 
   on(app, MOUNT, ROUTES.pushImage, async (c) => {
-    const result = await archive.push(requestBody(c), declaredLength(c.req.header('content-length')));
+    const result = await archive.push(uploadBody(c, uploadPace), declaredLength(c));
     metrics.pushes.inc({ result: result.created ? 'created' : 'deduplicated' });
     const r = result.image.record;
     logger.info(result.created ? 'image archived' : 'image deduplicated', { ...requestFields(c), chain: r.chain, height: r.height, digest: r.digest, size: r.size, validator: r.producer.validator, addedAttestations: result.addedAttestations });

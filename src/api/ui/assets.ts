@@ -136,3 +136,10 @@ export const APP_JS = `
   for (const type of ['image.available', 'image.attested', 'image.finalized', 'image.deleted']) source.addEventListener(type, show(type));
 })();
 `;
+
+/**
+ * The icon every page links (and /favicon.ico serves): a small cairn of three stones. Without
+ * one, Chromium asks for /favicon.ico on every page and logs the 404 as a console error.
+ */
+export const APP_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><g fill="#5b6b7a"><ellipse cx="16" cy="26" rx="12" ry="4.5"/><ellipse cx="16" cy="17" rx="8.5" ry="4"/><ellipse cx="16" cy="9" rx="5.5" ry="3.5"/></g></svg>
+`;

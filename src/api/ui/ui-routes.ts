@@ -12,11 +12,11 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Archive } from '../../archive/service/archive.ts';
-import { toCairnError } from '../../errors.ts';
+import { publicError } from '../../errors.ts';
 import { ROUTES } from '../openapi/route-table.ts';
-import { on, pathParams, queryParams } from '../openapi/routing.ts';
+import { bodyBytes, on, pathParams, queryParams } from '../openapi/routing.ts';
 import type { RetentionSettings } from '../routes/admin.ts';
-import { APP_CSS, APP_JS } from './assets.ts';
+import { APP_CSS, APP_ICON, APP_JS } from './assets.ts';
 import { chainView } from './chain-view.ts';
 import { chainPage, errorPage, indexPage, signInPage } from './templates.ts';
 import { setCookie } from 'hono/cookie';
@@ -39,13 +39,17 @@ export function uiRoutes(archive: Archive, retention: RetentionSettings, options
   const now = options.now ?? Date.now;
   const app = new Hono();
   app.onError((error, c) => {
-    const e = toCairnError(error);
+    const e = publicError(error);
     secure(c);
     return c.html(errorPage(e.httpStatus, e.code, e.message), e.httpStatus as 400);
   });
   on(app, MOUNT, ROUTES.uiCss, (c) => {
     c.header('cache-control', 'no-cache');
     return c.body(APP_CSS, 200, { 'content-type': 'text/css; charset=utf-8' });
+  });
+  on(app, MOUNT, ROUTES.uiIcon, (c) => {
+    c.header('cache-control', 'public, max-age=86400');
+    return c.body(APP_ICON, 200, { 'content-type': 'image/svg+xml' });
   });
   on(app, MOUNT, ROUTES.uiJs, (c) => {
     c.header('cache-control', 'no-cache');
@@ -59,7 +63,7 @@ export function uiRoutes(archive: Archive, retention: RetentionSettings, options
     secure(c);
     const { signIn } = options;
     if (!signIn) return c.redirect('/ui', 303);
-    const parsed = signInForm.safeParse(Object.fromEntries(Object.entries(await c.req.parseBody()).filter(([, v]) => typeof v === 'string')));
+    const parsed = signInForm.safeParse(Object.fromEntries(new URLSearchParams((await bodyBytes(c)).toString('utf8'))));
     if (!parsed.success || !signIn(parsed.data.token)) return c.html(signInPage('wrong'), 403);
     setCookie(c, READ_COOKIE, parsed.data.token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:' });
     return c.redirect('/ui', 303);

@@ -16,6 +16,7 @@
  */
 import { decode as cborgDecode, encode as cborgEncode } from 'cborg';
 import { CairnError } from '../../errors.ts';
+import { checkCborBudget, defaultCborBudget, type CborBudget } from './cbor-budget.ts';
 
 /** A value in Cairn's CBOR data model. Maps decode to null-prototype plain objects. */
 export type CborValue = number | string | boolean | null | Uint8Array | CborValue[] | { [key: string]: CborValue };
@@ -99,12 +100,16 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Decodes exactly one deterministic-CBOR item that fills `bytes` completely.
+ * Decodes exactly one deterministic-CBOR item that fills `bytes` completely. Before decoding,
+ * the item count and nesting are checked against `budget` (default: 1,024 items plus one per
+ * 64 bytes, {@link MAX_CBOR_DEPTH} levels), so the decoder's work is bounded by the input size.
  * @throws CairnError `CBOR_MALFORMED` for bytes that are not CBOR of the data model,
- *   `CBOR_NOT_CANONICAL` for valid CBOR in a non-deterministic encoding.
+ *   `CBOR_NOT_CANONICAL` for valid CBOR in a non-deterministic encoding,
+ *   `CBOR_LIMIT_EXCEEDED` for input over the budget.
  */
-export function decodeCbor(bytes: Uint8Array): CborValue {
+export function decodeCbor(bytes: Uint8Array, budget: CborBudget = defaultCborBudget(bytes.length, MAX_CBOR_DEPTH)): CborValue {
   if (bytes.length === 0) throw new CairnError('CBOR_MALFORMED', 'empty CBOR input');
+  checkCborBudget(bytes, budget);
   let decoded: unknown;
   try {
     decoded = cborgDecode(bytes, DECODE_OPTIONS);

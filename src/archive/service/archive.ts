@@ -195,47 +195,63 @@ export class Archive {
           details: { chain: existing.record.chain, height: existing.record.height },
         });
       }
-      return await this.#locks.run(header.digest, async () => {
-        const known = this.#index.get(header.digest);
-        if (known) {
-          await drain(opened.content); // the pusher still has to deliver content that matches
-          return { created: false, image: known, addedAttestations: await this.#addAttestations(known, attestations) };
-        }
-        const blobKey = newBlobKey(header.digest);
-        this.#uploading.add(blobKey);
-        let blob;
-        try {
-          blob = await storeSealedContent(this.store, this.#keyring, blobKey, header.digest, header.size, opened.content);
-        } finally {
-          this.#uploading.delete(blobKey);
-        }
-        const record: ImageRecord = { chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, createdAt: header.createdAt, storedAt: this.#now(), producer: header.attestations[0] as HeaderAttestation, blob };
-        let created: boolean;
-        try {
-          created = await this.store.createIfAbsent(imageRecordKey(header.chain, header.height, header.digest), encodeImageRecord(record));
-        } catch (error) {
-          await this.store.delete(blob.key).catch(() => undefined);
-          throw error;
-        }
-        if (!created) {
-          // Another process committed the same image first: ours is redundant.
-          await this.store.delete(blob.key);
-          const winner = await this.#loadRecord(header.chain, header.height, header.digest);
-          const entry: IndexedImage = { record: winner, attesters: new Set([winner.producer.validator]) };
-          this.#index.add(entry);
-          return { created: false, image: entry, addedAttestations: await this.#addAttestations(entry, attestations) };
-        }
-        const entry: IndexedImage = { record, attesters: new Set([record.producer.validator]) };
-        this.#index.add(entry);
-        this.emit({ type: 'image.available', chain: record.chain, height: record.height, digest: record.digest, validator: record.producer.validator });
-        const added = await this.#addAttestations(entry, attestations.slice(1));
-        // Logged by the caller, which knows the request (id, client).
-        return { created: true, image: entry, addedAttestations: [record.producer.validator, ...added] };
-      });
+      // No lock is ever held while the client's bytes are read: a stalled pusher must not hold
+      // up attestations of the image (or anything else). Locks cover only the commit.
+      if (existing) {
+        await drain(opened.content); // the pusher still has to deliver content that matches
+        const added = await this.#locks.run(header.digest, () => {
+          if (this.#index.get(header.digest) !== existing) throw new CairnError('PRECONDITION_FAILED', `${header.digest} was deleted while it was being pushed again; push it once more`);
+          return this.#addAttestations(existing, attestations);
+        });
+        return { created: false, image: existing, addedAttestations: added };
+      }
+      const blobKey = newBlobKey(header.digest);
+      this.#uploading.add(blobKey);
+      let blob: ImageRecord['blob'];
+      try {
+        blob = await storeSealedContent(this.store, this.#keyring, blobKey, header.digest, header.size, opened.content);
+      } finally {
+        this.#uploading.delete(blobKey);
+      }
+      return await this.#locks.run(header.digest, () => this.#commit(header, blob, attestations));
     } catch (error) {
       opened.content.destroy();
       throw error;
     }
+  }
+
+  /**
+   * Commits an uploaded image: its record is created if absent (the commit point). When another
+   * push (of this process or another one) committed the same image first, ours is redundant: its
+   * blob goes and its attestations are added to the winner.
+   */
+  async #commit(header: ImageHeader, blob: ImageRecord['blob'], attestations: readonly Attestation[]): Promise<PushResult> {
+    const raced = this.#index.get(header.digest);
+    if (raced) {
+      await this.store.delete(blob.key);
+      return { created: false, image: raced, addedAttestations: await this.#addAttestations(raced, attestations) };
+    }
+    const record: ImageRecord = { chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, createdAt: header.createdAt, storedAt: this.#now(), producer: header.attestations[0] as HeaderAttestation, blob };
+    let created: boolean;
+    try {
+      created = await this.store.createIfAbsent(imageRecordKey(header.chain, header.height, header.digest), encodeImageRecord(record));
+    } catch (error) {
+      await this.store.delete(blob.key).catch(() => undefined);
+      throw error;
+    }
+    if (!created) {
+      await this.store.delete(blob.key);
+      const winner = await this.#loadRecord(header.chain, header.height, header.digest);
+      const entry: IndexedImage = { record: winner, attesters: new Set([winner.producer.validator]) };
+      this.#index.add(entry);
+      return { created: false, image: entry, addedAttestations: await this.#addAttestations(entry, attestations) };
+    }
+    const entry: IndexedImage = { record, attesters: new Set([record.producer.validator]) };
+    this.#index.add(entry);
+    this.emit({ type: 'image.available', chain: record.chain, height: record.height, digest: record.digest, validator: record.producer.validator });
+    const added = await this.#addAttestations(entry, attestations.slice(1));
+    // Logged by the caller, which knows the request (id, client).
+    return { created: true, image: entry, addedAttestations: [record.producer.validator, ...added] };
   }
 
   async #loadRecord(chain: string, height: number, digest: Digest): Promise<ImageRecord> {
@@ -283,10 +299,11 @@ export class Archive {
     return entry;
   }
 
-  /** A page of a chain's images. */
-  list(chain: string, options: ListOptions): { images: IndexedImage[]; nextCursor?: string } {
+  /** A page of a chain's images (only the final ones with `final`). */
+  list(chain: string, options: ListOptions & { final?: boolean }): { images: IndexedImage[]; nextCursor?: string } {
     this.#chain(chain);
-    return this.#index.list(chain, options);
+    const { final, ...page } = options;
+    return this.#index.list(chain, final ? { ...page, accept: (e) => this.quorum(e).final } : page);
   }
 
   /** Quorum status of an image under the current registry. */

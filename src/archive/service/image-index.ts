@@ -29,6 +29,8 @@ export interface ListOptions {
   /** Opaque cursor from a previous page. */
   readonly cursor?: string;
   readonly limit: number;
+  /** Only images this accepts (e.g. the final ones); the page is filled from those. */
+  readonly accept?: (entry: IndexedImage) => boolean;
 }
 
 function compare(a: ImageRecord, b: { height: number; digest: string }): number {
@@ -105,8 +107,9 @@ export class ImageIndex {
     for (; i < list.length && images.length < options.limit; i++) {
       const entry = list[i] as IndexedImage;
       if (options.toHeight !== undefined && entry.record.height > options.toHeight) break;
-      images.push(entry);
+      if (!options.accept || options.accept(entry)) images.push(entry);
     }
+    while (options.accept && i < list.length && !options.accept(list[i] as IndexedImage)) i++;
     const more = i < list.length && (options.toHeight === undefined || (list[i] as IndexedImage).record.height <= options.toHeight);
     const last = images.at(-1);
     return more && last ? { images, nextCursor: encodeCursor(last.record) } : { images };

@@ -14,6 +14,7 @@ import { resolveSecrets } from '../../config/dev-secrets.ts';
 import { createLogger } from '../../logger.ts';
 import { parseRegistry } from '../../archive/index.ts';
 import { parseUint } from '../parse.ts';
+import { CairnError } from '../../errors.ts';
 import { printJson, printTable } from '../output.ts';
 
 
@@ -35,18 +36,25 @@ export function registerRegistryCommands(program: Command): void {
   serverOptions(
     registry
       .command('add')
-      .description('register (or update) a validator of a chain')
+      .description('register a validator of a chain, or update one: what is given changes, the rest is kept')
       .requiredOption('--chain <id>', 'chain id')
       .requiredOption('--validator <id>', 'validator id')
-      .requiredOption('--weight <n>', 'voting weight')
-      .requiredOption('--pub <file>', 'image-signing public key file (.pub, one or more lines)')
+      .option('--weight <n>', 'voting weight (required for a new validator)')
+      .option('--pub <file>', 'image-signing public key file (.pub, one or more lines; required for a new validator)')
       .option('--qssh-pub <file>', 'QSSH Falcon-512 public key (qssh-falcon512 line)')
+      .option('--no-qssh-pub', 'remove the validator\'s QSSH key')
       .option('--epoch-length <n>', 'epoch length, when the chain is new')
       .option('--json', 'print the registry as JSON'),
-  ).action(async (options: ServerOptions & { chain: string; validator: string; weight: string; pub: string; qsshPub?: string; epochLength?: string; json?: boolean }) => {
-    const keys = parsePublicKeys(await readFile(options.pub, 'utf8')).map((k) => formatPublicKey(k).trim());
-    const qsshKey = options.qsshPub ? formatQsshPublicKey(parseQsshPublicKey(await readFile(options.qsshPub, 'utf8'))).trim() : undefined;
-    const body = { weight: parseUint('weight', options.weight), keys, ...(qsshKey ? { qsshKey } : {}), ...(options.epochLength ? { epochLength: parseUint('epoch-length', options.epochLength) } : {}) };
+  ).action(async (options: ServerOptions & { chain: string; validator: string; weight?: string; pub?: string; qsshPub?: string | false; epochLength?: string; json?: boolean }) => {
+    const keys = options.pub ? parsePublicKeys(await readFile(options.pub, 'utf8')).map((k) => formatPublicKey(k).trim()) : undefined;
+    const qsshKey = options.qsshPub === false ? null : options.qsshPub ? formatQsshPublicKey(parseQsshPublicKey(await readFile(options.qsshPub, 'utf8'))).trim() : undefined;
+    const body = {
+      ...(options.weight ? { weight: parseUint('weight', options.weight) } : {}),
+      ...(keys ? { keys } : {}),
+      ...(qsshKey === undefined ? {} : { qsshKey }),
+      ...(options.epochLength ? { epochLength: parseUint('epoch-length', options.epochLength) } : {}),
+    };
+    if (Object.keys(body).length === 0) throw new CairnError('INVALID_ARGUMENT', 'nothing to change: give --weight, --pub, --qssh-pub, --no-qssh-pub or --epoch-length');
     const response = await request(await connection(options), `/v1/admin/registry/chains/${encodeURIComponent(options.chain)}/validators/${encodeURIComponent(options.validator)}`, {
       method: 'PUT',
       body: JSON.stringify(body),

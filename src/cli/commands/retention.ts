@@ -30,6 +30,15 @@ function printDecisions(decisions: Decision[]): void {
 
 const admin = (command: Command): Command => withServerOptions(command, 'CAIRN_ADMIN_TOKEN');
 
+/** One line saying what a retention run did — or, for a dry run, what it would do and that nothing changed. */
+export function describeRun(report: { marked: number; deleted: number; unmarked: number; bytesFreed: number; errors: readonly string[]; dryRun: boolean }): string {
+  const errors = report.errors.length > 0 ? `; ${report.errors.length} error${report.errors.length === 1 ? '' : 's'}` : '';
+  if (report.dryRun) {
+    return `dry run, nothing changed: a run now would mark ${report.marked} image${report.marked === 1 ? '' : 's'} for deletion, delete ${report.deleted} whose grace period is over (${report.bytesFreed} bytes) and unmark ${report.unmarked}${errors}`;
+  }
+  return `marked ${report.marked} for deletion, deleted ${report.deleted} (${report.bytesFreed} bytes freed), unmarked ${report.unmarked}${errors}`;
+}
+
 /** Registers retention and hold. */
 export function registerRetentionCommands(program: Command): void {
   const retention = program.command('retention').description('what retention keeps and deletes, and why (admin token)');
@@ -48,7 +57,7 @@ export function registerRetentionCommands(program: Command): void {
       const response = await request(await connection(options), '/v1/admin/retention/run', { method: 'POST', body: JSON.stringify({ chain: options.chain, dryRun: options.dryRun === true }), headers: { 'content-type': 'application/json', accept: 'application/json' } });
       const report = (await response.json()) as { marked: number; deleted: number; unmarked: number; bytesFreed: number; errors: string[]; dryRun: boolean };
       if (options.json) return printJson(report);
-      process.stdout.write(`${report.dryRun ? '(dry run) ' : ''}marked ${report.marked}, deleted ${report.deleted} (${report.bytesFreed} bytes), unmarked ${report.unmarked}, errors ${report.errors.length}\n`);
+      process.stdout.write(`${describeRun(report)}\n`);
     },
   );
   admin(retention.command('runs').description('recorded runs, newest first').requiredOption('--chain <id>', 'chain id').option('--json', 'print as JSON')).action(async (options: ServerOptions & { chain: string; json?: boolean }) => {

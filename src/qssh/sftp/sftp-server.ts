@@ -11,7 +11,7 @@
  * packets, unknown handles, paths climbing above `/` — throws `QSSH_PROTOCOL_ERROR`, and the
  * session closes the connection with that reason in the log.
  */
-import { CairnError, toCairnError } from '../../errors.ts';
+import { CairnError, publicError, sftpStatusOf, toCairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { openImageFile, type ImageFile } from '../../archive/service/image-file.ts';
@@ -106,7 +106,9 @@ export class SftpServer {
       const e = toCairnError(error);
       if (e.code === 'QSSH_PROTOCOL_ERROR') throw e;
       this.#logger.warn('sftp request failed', { request: request.type, code: e.code, error: e });
-      await this.#status(request.id, e.code === 'NOT_FOUND' ? FX.NO_SUCH_FILE : FX.FAILURE, `${e.code}: ${e.message}`);
+      // Through the one error table: its SFTP status, and only what a client may see of the message.
+      const shown = publicError(e);
+      await this.#status(request.id, sftpStatusOf(shown), `${shown.code}: ${shown.message}`);
     }
   }
 

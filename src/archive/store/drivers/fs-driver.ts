@@ -72,6 +72,19 @@ export async function createFsStore(options: FsStoreOptions): Promise<BlobStore>
     }
   }
 
+  /** Removes the empty directories above `path`, never the root. */
+  async function tidyParents(path: string): Promise<void> {
+    let dir = join(path, '..');
+    while (dir.startsWith(root + sep)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break;
+      }
+      dir = join(dir, '..');
+    }
+  }
+
   async function writeAtomically(key: string, body: PutBody, overwrite: boolean): Promise<ObjectInfo | undefined> {
     const path = pathOf(key);
     await mkdir(join(path, '..'), { recursive: true });
@@ -86,6 +99,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<BlobStore>
       await temp.commit();
     } catch (error) {
       await temp.discard();
+      await tidyParents(path); // a refused upload leaves no empty directory behind
       if (!overwrite && error instanceof CairnError && error.code === 'INVALID_ARGUMENT') return undefined; // exists
       throw error;
     }
@@ -167,16 +181,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<BlobStore>
     async delete(key) {
       const path = pathOf(key);
       await rm(path, { force: true });
-      // Tidy empty parent directories, never the root.
-      let dir = join(path, '..');
-      while (dir.startsWith(root + sep)) {
-        try {
-          await rmdir(dir);
-        } catch {
-          break;
-        }
-        dir = join(dir, '..');
-      }
+      await tidyParents(path);
     },
     async ping() {
       await stat(root);

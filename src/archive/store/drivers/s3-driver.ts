@@ -4,9 +4,10 @@
  *
  * Mapping of the contract onto S3:
  * - put: PutObject for byte bodies; streams go through `s3-multipart.ts` (one PutObject below
- *   the part size, else multipart with 5 MiB parts, 4 in flight, from a fixed pool of part
- *   buffers). If the body stream or S3 fails, the multipart upload is aborted, so a failed put
- *   leaves no object and no parts.
+ *   the part size, else multipart from a fixed pool of part buffers, cut as `s3-part-plan.ts`
+ *   plans from the known length: 5 MiB parts, 4 in flight, larger past ~48.8 GiB). If the
+ *   body stream or S3 fails, the multipart upload is aborted, so a failed put leaves no object
+ *   and no parts.
  * - createIfAbsent / replaceIfMatch: PutObject with `If-None-Match: *` / `If-Match: <etag>`.
  * - get: GetObject with `Range`; head: HeadObject; list: ListObjectsV2 pages.
  * - delete: on a versioned bucket (Object Lock implies versioning) every version and delete
@@ -20,9 +21,10 @@
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CairnError } from '../../../errors.ts';
-import { assertStoreKey, assertStorePrefix, type BlobStore, type ByteRange, type GetResult, type IncompleteUpload, type ObjectInfo, type PutBody } from '../blob-store.ts';
+import { assertStoreKey, assertStorePrefix, type BlobStore, type ByteRange, type GetResult, type IncompleteUpload, type ObjectInfo, type PutBody, type PutOptions } from '../blob-store.ts';
 import { translateS3Error } from './s3-errors.ts';
 import { uploadStream } from './s3-multipart.ts';
+import { planParts } from './s3-part-plan.ts';
 
 /** Options for {@link createS3Store}. */
 export interface S3StoreOptions {
@@ -38,6 +40,8 @@ export interface S3StoreOptions {
   readonly partSizeBytes?: number;
   /** Parts uploaded concurrently (default 4, as lib-storage). */
   readonly queueSize?: number;
+  /** Part limit of multipart uploads (S3's 10,000; lower only in tests of large-object behaviour). */
+  readonly maxParts?: number;
 }
 
 function totalSize(contentRange: string | undefined, fallback: number): number {
@@ -60,8 +64,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
     ...(options.accessKeyId && options.secretAccessKey ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } } : {}),
   });
   const Bucket = options.bucket;
-  const partSize = options.partSizeBytes ?? 5 * 1024 * 1024;
-  const queueSize = options.queueSize ?? 4;
+  const partOptions = { ...(options.partSizeBytes ? { partBytes: options.partSizeBytes } : {}), ...(options.queueSize ? { queueSize: options.queueSize } : {}), ...(options.maxParts ? { maxParts: options.maxParts } : {}) };
 
   async function call<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -113,14 +116,14 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
   return {
     driver: 's3',
     capabilities: { multipart: true, objectLock },
-    async put(key: string, body: PutBody) {
+    async put(key: string, body: PutBody, putOptions?: PutOptions) {
       assertStoreKey(key);
       await call('PutObject', key, async () => {
         if (body instanceof Uint8Array) {
           await client.send(new s3.PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: body.length }));
           return;
         }
-        await uploadStream({ s3, client, bucket: Bucket, partSize, queueSize, call }, key, body);
+        await uploadStream({ s3, client, bucket: Bucket, plan: planParts(putOptions?.contentLength, partOptions), call }, key, body);
       });
       const stored = await head(key);
       if (!stored) throw new CairnError('STORE_ERROR', `[s3] PutObject ${key}: object missing right after upload`);

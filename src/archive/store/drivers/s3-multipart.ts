@@ -1,5 +1,5 @@
 /**
- * Streaming upload to S3 with a fixed pool of part buffers: one PutObject when the body fits in
+ * Streaming upload to S3 with a fixed pool of part buffers, cut as s3-part-plan.ts says: one PutObject when the body fits in
  * one part, else CreateMultipartUpload, UploadPart with up to `queueSize` parts in flight, and
  * CompleteMultipartUpload. The `queueSize + 1` part buffers are allocated once per upload and
  * reused, so memory stays at that bound whatever the object size, and the garbage collector
@@ -8,6 +8,8 @@
  * multipart upload, so a failed put leaves neither an object nor parts.
  */
 import type * as S3 from '@aws-sdk/client-s3';
+import { CairnError } from '../../../errors.ts';
+import type { PartPlan } from './s3-part-plan.ts';
 
 type S3Module = typeof S3;
 
@@ -16,15 +18,16 @@ export interface MultipartContext {
   readonly s3: S3Module;
   readonly client: S3.S3Client;
   readonly bucket: string;
-  readonly partSize: number;
-  readonly queueSize: number;
+  /** Part size, parts in flight and the part limit for this upload (s3-part-plan.ts). */
+  readonly plan: PartPlan;
   /** Runs an S3 call, translating its errors. */
   readonly call: <T>(operation: string, key: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Uploads `body` to `key`. */
 export async function uploadStream(ctx: MultipartContext, key: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
-  const { s3, client, bucket: Bucket, partSize, queueSize, call } = ctx;
+  const { s3, client, bucket: Bucket, call } = ctx;
+  const { partBytes: partSize, queueSize, maxParts } = ctx.plan;
   const pool: Buffer[] = [];
   const take = (): Buffer => pool.pop() ?? Buffer.allocUnsafe(partSize);
   const parts: Array<{ PartNumber: number; ETag: string }> = [];
@@ -42,6 +45,7 @@ export async function uploadStream(ctx: MultipartContext, key: string, body: Asy
       uploadId = created.UploadId;
     }
     const UploadId = uploadId;
+    if (partNumber === maxParts) throw new CairnError('STORE_ERROR', `[s3] upload of ${key} needs more than ${maxParts} parts of ${partSize} bytes (its length was not known in advance)`);
     const PartNumber = ++partNumber;
     // A part's failure is recorded, never left as a floating rejection; the loop rethrows it.
     const task: Promise<void> = call('UploadPart', key, () => client.send(new s3.UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber, Body: buffer.subarray(0, length), ContentLength: length })))

@@ -41,7 +41,7 @@ function fakeClient(options: { failPart?: number } = {}): { ctx: MultipartContex
       return {};
     },
   };
-  const ctx: MultipartContext = { s3, client: client as unknown as MultipartContext['client'], bucket: 'b', partSize: 10, queueSize: 2, call: (_op, _key, fn) => fn() };
+  const ctx: MultipartContext = { s3, client: client as unknown as MultipartContext['client'], bucket: 'b', plan: { partBytes: 10, queueSize: 2, maxParts: 10_000 }, call: (_op, _key, fn) => fn() };
   return { ctx, log, maxInFlight: () => max, bodies };
 }
 
@@ -90,6 +90,13 @@ describe('pooled multipart upload', () => {
       throw new Error('client went away');
     }
     await expect(uploadStream(ctx, 'k', failing())).rejects.toThrow('client went away');
+    expect(log.at(-1)).toBe('AbortMultipartUploadCommand');
+  });
+
+  it('refuses a body that needs more parts than the plan allows, and aborts', async () => {
+    const { ctx, log } = fakeClient();
+    await expect(uploadStream({ ...ctx, plan: { ...ctx.plan, maxParts: 3 } }, 'k', chunks(45, 10))).rejects.toMatchObject({ code: 'STORE_ERROR' });
+    expect(log.filter((l) => l.startsWith('part'))).toHaveLength(3);
     expect(log.at(-1)).toBe('AbortMultipartUploadCommand');
   });
 });

@@ -1,0 +1,100 @@
+/**
+ * The decoder's work budget: an item count and nesting depth checked on the raw bytes before
+ * any decoder allocates. Property-based against an independent count over the value model, and
+ * with the hostile shapes that once cost a gigabyte.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeCbor, decodeHeader, encodeCbor, encodeHeader } from '../../../../src/archive/index.ts';
+import { checkCborBudget } from '../../../../src/archive/cbor/cbor-budget.ts';
+import { isCairnError } from '../../../../src/errors.ts';
+import { imageBytes } from '../../../support/archive-fixtures.ts';
+
+/** Items and depth of a value, counted on the model (not on bytes): an independent oracle. */
+function shape(value: unknown): { items: number; depth: number } {
+  if (Array.isArray(value)) {
+    const inner = value.map(shape);
+    return { items: 1 + inner.reduce((n, s) => n + s.items, 0), depth: 1 + Math.max(0, ...inner.map((s) => s.depth)) };
+  }
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    const inner = Object.values(value).map(shape);
+    const keys = Object.keys(value).length;
+    return { items: 1 + keys + inner.reduce((n, s) => n + s.items, 0), depth: 1 + Math.max(0, ...inner.map((s) => s.depth)) };
+  }
+  return { items: 1, depth: 0 };
+}
+
+const model: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.integer(),
+    fc.string({ maxLength: 8 }),
+    fc.uint8Array({ maxLength: 300 }),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 6 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 6 }),
+  ),
+})).value;
+
+function refused(fn: () => unknown): boolean {
+  try {
+    fn();
+    return false;
+  } catch (error) {
+    if (isCairnError(error, 'CBOR_LIMIT_EXCEEDED')) return true;
+    throw error;
+  }
+}
+
+describe('CBOR work budget', () => {
+  it('refuses exactly the values with more items or deeper nesting than the budget', () => {
+    fc.assert(
+      fc.property(model, fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 6 }), (value, maxItems, maxDepth) => {
+        const bytes = encodeCbor(value as never);
+        const { items, depth } = shape(value);
+        expect(refused(() => checkCborBudget(bytes, { maxItems, maxDepth }))).toBe(items > maxItems || depth > maxDepth);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('lets every genuine value through the default budget', () => {
+    fc.assert(
+      fc.property(model, (value) => {
+        const bytes = encodeCbor(value as never);
+        expect(decodeCbor(bytes)).toBeDefined();
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws anything but a CairnError on random bytes, and never reads past them', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 50 }), (bytes, maxItems) => {
+        try {
+          checkCborBudget(bytes, { maxItems, maxDepth: 4 });
+        } catch (error) {
+          expect(isCairnError(error, 'CBOR_LIMIT_EXCEEDED')).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses the hostile headers before decoding: millions of empty maps, deep nesting, huge declared counts', () => {
+    const flat = Buffer.alloc(4 * 1024 * 1024, 0xa0);
+    flat[0] = 0x9a;
+    flat.writeUInt32BE(flat.length - 5, 1);
+    const deep = Buffer.alloc(4 * 1024 * 1024, 0x81);
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (const bytes of [flat, deep]) expect(refused(() => decodeHeader(bytes))).toBe(true);
+    // A map of 2^32-1 pairs declared in five bytes is not trusted: the bytes cannot hold it.
+    expect(() => decodeCbor(Uint8Array.of(0xba, 0xff, 0xff, 0xff, 0xff))).toThrow();
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('accepts a real header with several attestations', () => {
+    const { header } = imageBytes(new Uint8Array(10), { attesters: ['bob', 'carol'] });
+    expect(decodeHeader(encodeHeader(header))).toEqual(header);
+  });
+});
