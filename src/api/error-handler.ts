@@ -21,8 +21,6 @@ export function errorResponse(c: Context, error: unknown, logger: Logger, metric
   else logger.info('request refused', fields);
   const body = publicError(cairnError).toJSON();
   const headers: Record<string, string> = {};
-  // The rest of such a request is never read: close the connection instead of draining it.
-  if (cairnError.code === 'BODY_TOO_LARGE' || cairnError.code === 'UPLOAD_IDLE_TIMEOUT' || cairnError.code === 'CLIENT_ABORTED') headers.connection = 'close';
   if (cairnError.code === 'RANGE_NOT_SATISFIABLE' && typeof cairnError.details?.size === 'number') headers['content-range'] = `bytes */${cairnError.details.size}`;
   if (cairnError.code === 'UNAUTHORIZED') headers['www-authenticate'] = 'Bearer realm="cairn"';
   if (cairnError.code === 'STORE_UNAVAILABLE') headers['retry-after'] = '5';

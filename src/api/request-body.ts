@@ -4,8 +4,10 @@
  *    `idleTimeoutMs` while the archive waits for bytes (UPLOAD_IDLE_TIMEOUT), and a client that
  *    goes away mid-upload is a CLIENT_ABORTED, not a server failure;
  *  - every other body is small (`limitedBody`): refused with BODY_TOO_LARGE as soon as its
- *    Content-Length or the bytes received so far cross the route's limit, the rest never read
- *    (the error response closes the connection).
+ *    Content-Length or the bytes received so far cross the route's limit. The rest is never
+ *    buffered: @hono/node-server discards what still arrives for at most 500 ms (64 MiB) after
+ *    the answer, so the client can read it, and then closes the connection. (Closing at once
+ *    would reset the connection under a client still sending, which then never sees the 413.)
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';

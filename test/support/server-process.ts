@@ -27,6 +27,8 @@ export interface ServerProcessOptions {
   registryRefreshMs?: number;
   /** Any other settings, merged last. */
   extra?: Record<string, unknown>;
+  /** The `cairn` entry point to run (default: this checkout's bin/cairn.js). */
+  bin?: string;
 }
 
 /** The raw configuration object for these options. */
@@ -61,8 +63,9 @@ export interface ServerProcess {
 export async function spawnServer(options: ServerProcessOptions): Promise<ServerProcess> {
   await mkdir(options.dataDir, { recursive: true });
   const configFile = join(options.dataDir, 'config.json');
-  await writeFile(configFile, JSON.stringify({ ...serverConfig(options), logLevel: options.logLevel ?? 'warn' }));
-  const child = spawn(process.execPath, [CAIRN_BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { bin: _bin, ...settings } = options;
+  await writeFile(configFile, JSON.stringify({ ...serverConfig(settings), logLevel: options.logLevel ?? 'warn' }));
+  const child = spawn(process.execPath, [options.bin ?? CAIRN_BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const { url, qsshPort } = await new Promise<{ url: string; qsshPort?: number }>((resolve, reject) => {

@@ -25,7 +25,7 @@ const ATTESTATION_KEYS = ['algorithm', 'signature', 'signedAt', 'validator'];
  * array, and per attestation a map of 4 keys and 4 values; three levels deep. Checked before
  * decoding, so no header makes the decoder build more than this many items.
  */
-const HEADER_BUDGET = { maxItems: 1 + 2 * HEADER_KEYS.length + 1 + MAX_ATTESTATIONS * (1 + 2 * ATTESTATION_KEYS.length), maxDepth: 3 };
+export const HEADER_CBOR_BUDGET = { maxItems: 1 + 2 * HEADER_KEYS.length + 1 + MAX_ATTESTATIONS * (1 + 2 * ATTESTATION_KEYS.length), maxDepth: 3 };
 
 /** Encodes the 14-byte preamble for a header of `headerLength` bytes. */
 export function encodePreamble(headerLength: number): Uint8Array {
@@ -77,7 +77,7 @@ export function encodeHeader(header: ImageHeader): Uint8Array {
  * @throws CairnError `CBOR_MALFORMED`, `CBOR_NOT_CANONICAL`, `IMAGE_HEADER_INVALID`, `UNKNOWN_ALGORITHM`
  */
 export function decodeHeader(bytes: Uint8Array): ImageHeader {
-  const value = decodeCbor(bytes, HEADER_BUDGET);
+  const value = decodeCbor(bytes, HEADER_CBOR_BUDGET);
   if (!isCborMap(value)) throw new CairnError('IMAGE_HEADER_INVALID', 'header must be a CBOR map');
   assertExactKeys(value, HEADER_KEYS, 'header', 'IMAGE_HEADER_INVALID');
   const { chain, height, size, contentType, createdAt, digest, attestations } = value;

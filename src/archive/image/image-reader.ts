@@ -10,7 +10,8 @@ import { CairnError } from '../../errors.ts';
 import { ContentHasher } from '../digest.ts';
 import { OffThreadHasher } from '../hashing/off-thread-hasher.ts';
 import { DEFAULT_MAX_HEADER_BYTES, PREAMBLE_BYTES, type ImageHeader } from './format.ts';
-import { decodeHeader, decodePreamble } from './header-codec.ts';
+import { HEADER_CBOR_BUDGET, decodeHeader, decodePreamble } from './header-codec.ts';
+import { CborBudgetScanner } from '../cbor/cbor-budget.ts';
 
 /** Options for {@link openImage}. */
 export interface OpenImageOptions {
@@ -42,12 +43,25 @@ class ChunkReader {
     this.#source = source[Symbol.asyncIterator]();
   }
 
-  async readExactly(n: number, what: string): Promise<Uint8Array> {
+  /**
+   * The next `n` bytes. `inspect` sees them as they arrive (each byte once, in order, before the
+   * next chunk is read), so a caller can refuse them before all of them are in memory.
+   */
+  async readExactly(n: number, what: string, inspect?: (bytes: Uint8Array) => void): Promise<Uint8Array> {
+    let inspected = 0;
+    const show = (chunk: Uint8Array): void => {
+      const take = Math.min(chunk.length, n - inspected);
+      if (!inspect || take <= 0) return;
+      inspect(chunk.subarray(0, take));
+      inspected += take;
+    };
+    for (const chunk of this.#buffered) show(chunk);
     while (this.#bufferedBytes < n) {
       const next = await this.#source.next();
       if (next.done) throw new CairnError('IMAGE_TRUNCATED', `image ended inside the ${what} (${this.#bufferedBytes} of ${n} bytes)`);
       const chunk = toBytes(next.value);
       if (chunk.length === 0) continue;
+      show(chunk);
       this.#buffered.push(chunk);
       this.#bufferedBytes += chunk.length;
     }
@@ -98,7 +112,10 @@ export async function openImage(source: AsyncIterable<Uint8Array>, options: Open
   try {
     const preamble = await reader.readExactly(PREAMBLE_BYTES, 'preamble');
     const headerLength = decodePreamble(preamble, options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
-    const headerBytes = await reader.readExactly(headerLength, 'header');
+    // The header's CBOR is checked against its item budget as it arrives: a header built to
+    // explode the decoder is refused after its first kilobytes, not after megabytes.
+    const budget = new CborBudgetScanner(HEADER_CBOR_BUDGET, headerLength);
+    const headerBytes = await reader.readExactly(headerLength, 'header', (bytes) => budget.push(bytes));
     const header = decodeHeader(headerBytes);
     const content = contentStream(reader, header);
     return { header, headerBytes, contentOffset: PREAMBLE_BYTES + headerLength, content };

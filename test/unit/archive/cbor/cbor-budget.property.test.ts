@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCbor, decodeHeader, encodeCbor, encodeHeader } from '../../../../src/archive/index.ts';
-import { checkCborBudget } from '../../../../src/archive/cbor/cbor-budget.ts';
+import { CborBudgetScanner, checkCborBudget } from '../../../../src/archive/cbor/cbor-budget.ts';
 import { isCairnError } from '../../../../src/errors.ts';
 import { imageBytes } from '../../../support/archive-fixtures.ts';
 
@@ -53,6 +53,25 @@ describe('CBOR work budget', () => {
         const bytes = encodeCbor(value as never);
         const { items, depth } = shape(value);
         expect(refused(() => checkCborBudget(bytes, { maxItems, maxDepth }))).toBe(items > maxItems || depth > maxDepth);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reaches the same verdict on the bytes fed in pieces of any sizes, as they arrive', () => {
+    fc.assert(
+      fc.property(model, fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 5 }), (value, cuts, maxItems, maxDepth) => {
+        const bytes = encodeCbor(value as never);
+        const scanner = new CborBudgetScanner({ maxItems, maxDepth }, bytes.length);
+        const streamed = refused(() => {
+          let at = 0;
+          for (let i = 0; at < bytes.length; i++) {
+            const n = cuts[i % cuts.length] ?? 1;
+            scanner.push(bytes.subarray(at, at + n));
+            at += n;
+          }
+        });
+        expect(streamed).toBe(refused(() => checkCborBudget(bytes, { maxItems, maxDepth })));
       }),
       { numRuns: 2000 },
     );
