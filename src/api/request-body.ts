@@ -1,8 +1,8 @@
 /**
  * Request bodies, the only two ways the API reads them:
- *  - an image push streams (`uploadBody`): never buffered, cut when the client sends nothing for
- *    `idleTimeoutMs` while the archive waits for bytes (UPLOAD_IDLE_TIMEOUT), and a client that
- *    goes away mid-upload is a CLIENT_ABORTED, not a server failure;
+ *  - an image push streams (`uploadBody`): never buffered, cut when the client delivers fewer
+ *    than `minBytes` within `idleTimeoutMs` of the archive waiting for them (UPLOAD_IDLE_TIMEOUT),
+ *    and a client that goes away mid-upload is a CLIENT_ABORTED, not a server failure;
  *  - every other body is small (`limitedBody`): refused with BODY_TOO_LARGE as soon as its
  *    Content-Length or the bytes received so far cross the route's limit. The rest is never
  *    buffered: @hono/node-server discards what still arrives for at most 500 ms (64 MiB) after
@@ -38,7 +38,7 @@ export function declaredLength(c: Context): number | undefined {
 export interface UploadPace {
   /** Waiting time (for the client's bytes) that makes one window. */
   readonly idleTimeoutMs: number;
-  /** Bytes the client must deliver within each window (0: only total silence is cut). */
+  /** Bytes the client must deliver within each window (at least 1: total silence is always cut). */
   readonly minBytes: number;
 }
 
@@ -54,11 +54,14 @@ export async function* uploadBody(c: Context, pace: UploadPace): AsyncGenerator<
   if (!source) throw new CairnError('INVALID_ARGUMENT', 'the request has no body');
   // Stopping early (a refused push) must not destroy the request: the error response still has to reach the client.
   const iterator = source.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
+  const minBytes = Math.max(1, pace.minBytes);
+  const tooSlow = (): CairnError => new CairnError('UPLOAD_IDLE_TIMEOUT', `fewer than ${minBytes} bytes received in ${pace.idleTimeoutMs} ms; the upload was cut`);
   let cut = false;
   let waited = 0; // ms waited in the current window
   let received = 0; // bytes received in the current window
+  /** At the end of a window: true when the client was too slow, else a new window starts. */
   const windowOver = (): boolean => {
-    if (received < pace.minBytes || received === 0) return true;
+    if (received < minBytes) return true;
     waited = 0;
     received = 0;
     return false;
@@ -73,7 +76,7 @@ export async function* uploadBody(c: Context, pace: UploadPace): AsyncGenerator<
           since = performance.now();
           if (!windowOver()) return arm();
           cut = true;
-          source.destroy(new CairnError('UPLOAD_IDLE_TIMEOUT', `fewer than ${Math.max(1, pace.minBytes)} bytes received in ${pace.idleTimeoutMs} ms; the upload was cut`));
+          source.destroy(tooSlow());
         }, Math.max(0, pace.idleTimeoutMs - waited));
       };
       arm();
@@ -89,7 +92,7 @@ export async function* uploadBody(c: Context, pace: UploadPace): AsyncGenerator<
       if (waited >= pace.idleTimeoutMs && windowOver()) {
         cut = true;
         source.destroy();
-        throw new CairnError('UPLOAD_IDLE_TIMEOUT', `fewer than ${pace.minBytes} bytes received in ${pace.idleTimeoutMs} ms; the upload was cut`);
+        throw tooSlow();
       }
       yield next.value;
     }

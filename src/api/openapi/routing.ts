@@ -8,7 +8,6 @@ import { matchedRoutes } from 'hono/route';
 import { ROUTES, type RouteSpec } from './route-table.ts';
 import { limitedBody } from '../request-body.ts';
 
-
 /** An OpenAPI path (`/v1/images/{digest}`) in Hono's form (`/v1/images/:digest`). */
 export function honoPath(path: string): string {
   return path.replace(/\{([A-Za-z]+)\}/g, ':$1');

@@ -190,11 +190,7 @@ export class Archive {
         throw new CairnError('BODY_SIZE_MISMATCH', `Content-Length ${declaredLength} differs from the image's ${opened.contentOffset + header.size} bytes`);
       }
       const existing = this.#index.get(header.digest);
-      if (existing && (existing.record.chain !== header.chain || existing.record.height !== header.height)) {
-        throw new CairnError('DIGEST_CONFLICT', `${header.digest} is archived as ${existing.record.chain} height ${existing.record.height}`, {
-          details: { chain: existing.record.chain, height: existing.record.height },
-        });
-      }
+      if (existing && (existing.record.chain !== header.chain || existing.record.height !== header.height)) throw this.#conflict(existing);
       // No lock is ever held while the client's bytes are read: a stalled pusher must not hold
       // up attestations of the image (or anything else). Locks cover only the commit.
       if (existing) {
@@ -229,6 +225,7 @@ export class Archive {
     const raced = this.#index.get(header.digest);
     if (raced) {
       await this.store.delete(blob.key);
+      if (raced.record.chain !== header.chain || raced.record.height !== header.height) throw this.#conflict(raced);
       return { created: false, image: raced, addedAttestations: await this.#addAttestations(raced, attestations) };
     }
     const record: ImageRecord = { chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, createdAt: header.createdAt, storedAt: this.#now(), producer: header.attestations[0] as HeaderAttestation, blob };
@@ -252,6 +249,11 @@ export class Archive {
     const added = await this.#addAttestations(entry, attestations.slice(1));
     // Logged by the caller, which knows the request (id, client).
     return { created: true, image: entry, addedAttestations: [record.producer.validator, ...added] };
+  }
+
+  #conflict(existing: IndexedImage): CairnError {
+    const { chain, height, digest } = existing.record;
+    return new CairnError('DIGEST_CONFLICT', `${digest} is archived as ${chain} height ${height}`, { details: { chain, height } });
   }
 
   async #loadRecord(chain: string, height: number, digest: Digest): Promise<ImageRecord> {

@@ -104,6 +104,27 @@ describe('archive service (memory store)', () => {
     await expect(archive.push(bodyOf(imageBytes(content, { height: 1001 }).bytes))).rejects.toMatchObject({ code: 'DIGEST_CONFLICT' });
   });
 
+  it('refuses it too when both pushes upload at once (no lock spans the upload): one record, no stray blob', async () => {
+    const store = createMemoryStore();
+    const archive = await testArchive(store);
+    const content = randomBytes(300_000);
+    const results = await Promise.allSettled([1000, 1001].map((height) => archive.push(bodyOf(imageBytes(content, { height }).bytes, 4096))));
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'DIGEST_CONFLICT' });
+    const keys = await allKeys(store);
+    expect(keys.filter((k) => k.startsWith('images/'))).toHaveLength(1);
+    expect(keys.filter((k) => k.startsWith('blobs/'))).toHaveLength(1);
+  });
+
+  it('two pushes of one new image at once: both succeed, one creates it, one blob is kept', async () => {
+    const store = createMemoryStore();
+    const archive = await testArchive(store);
+    const { bytes } = imageBytes(randomBytes(300_000), { height: 5 });
+    const results = await Promise.all([archive.push(bodyOf(bytes, 4096)), archive.push(bodyOf(bytes, 4096))]);
+    expect(results.map((r) => r.created).sort()).toEqual([false, true]);
+    expect((await allKeys(store)).filter((k) => k.startsWith('blobs/'))).toHaveLength(1);
+  });
+
   it('accepts standalone attestations idempotently and refuses ones that do not match', async () => {
     const archive = await testArchive(createMemoryStore());
     const { header, bytes } = imageBytes(randomBytes(100));
