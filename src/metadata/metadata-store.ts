@@ -1,0 +1,94 @@
+/**
+ * The metadata contract: the index of the archive and its coordination point, beside the bucket
+ * (which stays the durable, self-describing copy). Two drivers implement it — `sqlite`
+ * (node:sqlite, a file under the data directory, the embedded default) and `postgres` (several
+ * processes on one bucket) — and one conformance suite (test/support/metadata-conformance.ts)
+ * holds both to it. Every method answers from the database itself, so every process sees every
+ * change at once; nothing here caches.
+ */
+import type { Digest } from '../archive/digest.ts';
+
+/** One archived image, as indexed. */
+export interface ImageRow {
+  readonly digest: Digest;
+  readonly chain: string;
+  readonly height: number;
+  readonly size: number;
+  readonly contentType: string;
+  /** The producer's signedAt (ms). */
+  readonly createdAt: number;
+  /** When Cairn first stored it (server clock, ms): retention ages count from here. */
+  readonly storedAt: number;
+  /** The producing validator. */
+  readonly producer: string;
+  /** The image record exactly as in the bucket (CBOR: blob key, sealing, producer attestation). */
+  readonly record: Uint8Array;
+  /** When finality was proven (ms), once it was. */
+  readonly finalizedAt?: number;
+  /** When an admin hold was placed (ms), while it is held. */
+  readonly heldAt?: number;
+}
+
+/** A page of one chain's images in (height, digest) order. */
+export interface PageQuery {
+  readonly fromHeight?: number;
+  readonly toHeight?: number;
+  /** Start after this image (the previous page's last one). */
+  readonly after?: { readonly height: number; readonly digest: string };
+  readonly limit: number;
+  /** Only images whose finality was proven. */
+  readonly finalOnly?: boolean;
+  /** Highest first (then `after` means "below"). */
+  readonly descending?: boolean;
+}
+
+/** An announcement in the outbox: ids are global, increasing, and resumable across processes. */
+export interface EventRow {
+  readonly id: number;
+  readonly chain: string;
+  readonly type: string;
+  readonly height: number;
+  readonly digest: string;
+  readonly validator?: string;
+  readonly at: number;
+}
+
+/** The contract. All methods reject with CairnErrors (`METADATA_UNAVAILABLE` when the database cannot be reached). */
+export interface MetadataStore {
+  readonly driver: 'sqlite' | 'postgres';
+
+  /** Indexes an image; resolves false (changing nothing) when its digest is already indexed. */
+  insertImage(row: ImageRow): Promise<boolean>;
+  image(digest: Digest): Promise<ImageRow | undefined>;
+  page(chain: string, query: PageQuery): Promise<ImageRow[]>;
+  /** The highest image of a chain (by height, then digest), optionally the highest final one. */
+  latest(chain: string, options?: { finalOnly?: boolean }): Promise<ImageRow | undefined>;
+  /** Every image at one height (forks). */
+  atHeight(chain: string, height: number): Promise<ImageRow[]>;
+  /** Number of images per chain. */
+  counts(): Promise<Map<string, number>>;
+  /** Removes an image and its attestations; resolves whether it was there. */
+  deleteImage(digest: Digest): Promise<boolean>;
+
+  /** Records a validator's attestation (its deterministic CBOR); false when that validator's is already there. */
+  addAttestation(digest: Digest, validator: string, statement: Uint8Array): Promise<boolean>;
+  /** Every recorded attestation of an image, by validator id. */
+  attestations(digest: Digest): Promise<Array<{ validator: string; statement: Uint8Array }>>;
+  /** Records when finality was proven; false when it already was (the first time stays). */
+  markFinal(digest: Digest, at: number): Promise<boolean>;
+  /** Places (`at`) or lifts (undefined) an admin hold. */
+  setHeld(digest: Digest, at: number | undefined): Promise<void>;
+
+  /** Appends an announcement to the outbox; ids are assigned in commit order. */
+  appendEvent(event: Omit<EventRow, 'id'>): Promise<EventRow>;
+  /** Announcements of a chain after an id, oldest first. */
+  eventsAfter(chain: string, afterId: number, limit: number): Promise<EventRow[]>;
+  /** Calls `listener` with every announcement appended from now on, by any process, in id order. */
+  subscribe(listener: (event: EventRow) => void): () => void;
+
+  /** Takes (or renews, for the same holder) a named lease until `now + ttlMs`; false while another holder has it. */
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,62 @@
+/**
+ * The database schema, as versioned migrations per dialect. A driver applies the ones not yet
+ * recorded in `schema_migrations`, in order, at open, under a lock (PostgreSQL: an advisory
+ * lock; SQLite: an immediate transaction), so processes starting together migrate once.
+ * Never edit a released migration: add the next one.
+ *
+ * Version 1:
+ *  - images: one row per archived image; (chain, height, digest) ordered for pages and
+ *    latest, with a partial index over the final ones for latest-final; `record` is the bucket's
+ *    image record, so the row alone serves manifests and content;
+ *  - attestations: one row per (image, validator), the standalone attestation's CBOR;
+ *  - events: the announcement outbox (global ids);
+ *  - leases: named leases (retention runs) with an expiry.
+ */
+
+/** One migration. */
+export interface Migration {
+  readonly version: number;
+  readonly sqlite: readonly string[];
+  readonly postgres: readonly string[];
+}
+
+const imagesColumns = (bigint: string, bytes: string): string => `
+  digest TEXT PRIMARY KEY,
+  chain TEXT NOT NULL,
+  height ${bigint} NOT NULL,
+  size ${bigint} NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at ${bigint} NOT NULL,
+  stored_at ${bigint} NOT NULL,
+  producer TEXT NOT NULL,
+  record ${bytes} NOT NULL,
+  finalized_at ${bigint},
+  held_at ${bigint}`;
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sqlite: [
+      `CREATE TABLE images (${imagesColumns('INTEGER', 'BLOB')}) STRICT`,
+      'CREATE INDEX images_by_height ON images (chain, height, digest)',
+      'CREATE INDEX images_final_by_height ON images (chain, height, digest) WHERE finalized_at IS NOT NULL',
+      'CREATE TABLE attestations (digest TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE, validator TEXT NOT NULL, statement BLOB NOT NULL, PRIMARY KEY (digest, validator)) STRICT',
+      'CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, chain TEXT NOT NULL, type TEXT NOT NULL, height INTEGER NOT NULL, digest TEXT NOT NULL, validator TEXT, at INTEGER NOT NULL) STRICT',
+      'CREATE INDEX events_by_chain ON events (chain, id)',
+      'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL) STRICT',
+    ],
+    postgres: [
+      `CREATE TABLE images (${imagesColumns('BIGINT', 'BYTEA')})`,
+      'CREATE INDEX images_by_height ON images (chain, height, digest)',
+      'CREATE INDEX images_final_by_height ON images (chain, height, digest) WHERE finalized_at IS NOT NULL',
+      'CREATE TABLE attestations (digest TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE, validator TEXT NOT NULL, statement BYTEA NOT NULL, PRIMARY KEY (digest, validator))',
+      'CREATE TABLE events (id BIGSERIAL PRIMARY KEY, chain TEXT NOT NULL, type TEXT NOT NULL, height BIGINT NOT NULL, digest TEXT NOT NULL, validator TEXT, at BIGINT NOT NULL)',
+      'CREATE INDEX events_by_chain ON events (chain, id)',
+      'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)',
+    ],
+  },
+];
+
+/** The version a fully migrated database has. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -1,0 +1,96 @@
+/**
+ * The SQL both drivers run, written once with `?` placeholders (the PostgreSQL driver numbers
+ * them), and the mapping from result rows to the contract's types. Only SQL both SQLite (3.35+)
+ * and PostgreSQL accept: row-value comparisons, `ON CONFLICT`, `RETURNING`, partial indexes.
+ */
+import type { Digest } from '../archive/digest.ts';
+import type { EventRow, ImageRow, PageQuery } from './metadata-store.ts';
+
+const IMAGE_COLUMNS = 'digest, chain, height, size, content_type, created_at, stored_at, producer, record, finalized_at, held_at';
+
+export const SQL = {
+  insertImage: `INSERT INTO images (${IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING digest`,
+  image: `SELECT ${IMAGE_COLUMNS} FROM images WHERE digest = ?`,
+  atHeight: `SELECT ${IMAGE_COLUMNS} FROM images WHERE chain = ? AND height = ? ORDER BY digest`,
+  counts: 'SELECT chain, COUNT(*) AS n FROM images GROUP BY chain ORDER BY chain',
+  deleteImage: 'DELETE FROM images WHERE digest = ? RETURNING digest',
+  imageExists: 'SELECT 1 AS found FROM images WHERE digest = ?',
+  addAttestation: 'INSERT INTO attestations (digest, validator, statement) VALUES (?, ?, ?) ON CONFLICT (digest, validator) DO NOTHING RETURNING validator',
+  attestations: 'SELECT validator, statement FROM attestations WHERE digest = ? ORDER BY validator',
+  markFinal: 'UPDATE images SET finalized_at = ? WHERE digest = ? AND finalized_at IS NULL RETURNING digest',
+  setHeld: 'UPDATE images SET held_at = ? WHERE digest = ?',
+  appendEvent: 'INSERT INTO events (chain, type, height, digest, validator, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+  eventsAfter: 'SELECT id, chain, type, height, digest, validator, at FROM events WHERE chain = ? AND id > ? ORDER BY id LIMIT ?',
+  allEventsAfter: 'SELECT id, chain, type, height, digest, validator, at FROM events WHERE id > ? ORDER BY id LIMIT ?',
+  lastEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM events',
+  acquireLease:
+    'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE leases.holder = excluded.holder OR leases.expires_at <= ? RETURNING holder',
+  releaseLease: 'DELETE FROM leases WHERE name = ? AND holder = ?',
+} as const;
+
+/** The page query and its parameters. */
+export function pageSql(chain: string, query: PageQuery): { sql: string; params: unknown[] } {
+  const where = ['chain = ?'];
+  const params: unknown[] = [chain];
+  if (query.fromHeight !== undefined) {
+    where.push('height >= ?');
+    params.push(query.fromHeight);
+  }
+  if (query.toHeight !== undefined) {
+    where.push('height <= ?');
+    params.push(query.toHeight);
+  }
+  if (query.finalOnly) where.push('finalized_at IS NOT NULL');
+  if (query.after) {
+    where.push(query.descending ? '(height, digest) < (?, ?)' : '(height, digest) > (?, ?)');
+    params.push(query.after.height, query.after.digest);
+  }
+  const order = query.descending ? 'DESC' : 'ASC';
+  params.push(Math.max(0, Math.floor(query.limit)));
+  return { sql: `SELECT ${IMAGE_COLUMNS} FROM images WHERE ${where.join(' AND ')} ORDER BY height ${order}, digest ${order} LIMIT ?`, params };
+}
+
+/** Parameters of {@link SQL.insertImage} for a row. */
+export function imageParams(row: ImageRow): unknown[] {
+  return [row.digest, row.chain, row.height, row.size, row.contentType, row.createdAt, row.storedAt, row.producer, row.record, row.finalizedAt ?? null, row.heldAt ?? null];
+}
+
+type Raw = Record<string, unknown>;
+const optional = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value));
+
+/** A result row of `images` as an {@link ImageRow}. */
+export function toImageRow(raw: Raw): ImageRow {
+  const finalizedAt = optional(raw.finalized_at);
+  const heldAt = optional(raw.held_at);
+  return {
+    digest: raw.digest as Digest,
+    chain: raw.chain as string,
+    height: Number(raw.height),
+    size: Number(raw.size),
+    contentType: raw.content_type as string,
+    createdAt: Number(raw.created_at),
+    storedAt: Number(raw.stored_at),
+    producer: raw.producer as string,
+    record: new Uint8Array(raw.record as Uint8Array),
+    ...(finalizedAt === undefined ? {} : { finalizedAt }),
+    ...(heldAt === undefined ? {} : { heldAt }),
+  };
+}
+
+/** A result row of `events` as an {@link EventRow}. */
+export function toEventRow(raw: Raw): EventRow {
+  return {
+    id: Number(raw.id),
+    chain: raw.chain as string,
+    type: raw.type as string,
+    height: Number(raw.height),
+    digest: raw.digest as string,
+    ...(raw.validator === null || raw.validator === undefined ? {} : { validator: raw.validator as string }),
+    at: Number(raw.at),
+  };
+}
+
+/** Parameters of {@link SQL.appendEvent}. */
+export function eventParams(event: Omit<EventRow, 'id'>): unknown[] {
+  return [event.chain, event.type, event.height, event.digest, event.validator ?? null, event.at];
+}
