@@ -8,6 +8,7 @@
  * 2. A sweep that deletes 1,000 images from MinIO (records, attestations, blobs — every object
  *    and version), next to 1,000 raw SDK DeleteObject calls on the same MinIO in the same run.
  */
+import { openMetadata } from '../src/metadata/index.ts';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -54,7 +55,7 @@ try {
   const key = generateSigningKey('ml-dsa-44', 'bench');
   const store = await createS3Store({ endpoint: minio.endpoint, region: 'us-east-1', bucket: minio.bucket, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey, forcePathStyle: true });
   let now = NOW;
-  const archive = await openArchive({ store, keyring: parseKeyring([generateMasterKeyEntry('bench')]), registry: parseRegistry({ chains: { bench: { validators: [{ id: 'bench', weight: 1, keys: [formatPublicKey(key.publicKey)] }] } } }), logger: silentLogger, maxHeaderBytes: 1 << 20, now: () => now });
+  const archive = await openArchive({ store, metadata: await openMetadata('sqlite::memory:'), keyring: parseKeyring([generateMasterKeyEntry('bench')]), registry: parseRegistry({ chains: { bench: { validators: [{ id: 'bench', weight: 1, keys: [formatPublicKey(key.publicKey)] }] } } }), logger: silentLogger, maxHeaderBytes: 1 << 20, now: () => now });
   for (let i = 0; i < count + 10; i++) {
     const { bytes } = createImageBytes({ chain: 'bench', height: i * 10 + 1, validator: 'bench', key, content: randomBytes(64), createdAt: now - 1000 });
     await archive.push(Readable.from([bytes]));

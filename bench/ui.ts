@@ -12,6 +12,7 @@
  *   DOMContentLoaded and to load (headless Chromium reports no paint timings).
  * Times are medians of `runs`.
  */
+import { openMetadata } from '../src/metadata/index.ts';
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -36,7 +37,7 @@ const runs = Number(values.runs);
 const ids = ['alice', 'bob', 'carol'];
 const keys = Object.fromEntries(ids.map((id) => [id, generateSigningKey('ml-dsa-44', id)]));
 const registry = parseRegistry({ chains: { bench: { epochLength: 1000, validators: ids.map((id) => ({ id, weight: 1, keys: [formatPublicKey(keys[id]!.publicKey).trim()] })) } } });
-const archive = await openArchive({ store: createMemoryStore(), keyring: parseKeyring([generateMasterKeyEntry('k1')]), registry, logger: silentLogger, maxHeaderBytes: 1 << 20 });
+const archive = await openArchive({ store: createMemoryStore(), metadata: await openMetadata('sqlite::memory:'), keyring: parseKeyring([generateMasterKeyEntry('k1')]), registry, logger: silentLogger, maxHeaderBytes: 1 << 20 });
 
 const seedStarted = performance.now();
 for (let h = 1; h <= count; h++) {

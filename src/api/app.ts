@@ -95,7 +95,8 @@ export function createApp(options: AppOptions): Hono {
   on(app, '', ROUTES.healthz, (c) => c.json({ status: 'ok' }));
   on(app, '', ROUTES.readyz, async (c) => {
     await archive.store.ping();
-    return c.json({ status: 'ready', store: archive.store.driver, images: archive.index.size });
+    await archive.metadata.ping();
+    return c.json({ status: 'ready', store: archive.store.driver, database: archive.metadata.driver });
   });
 
   on(app, '', ROUTES.metrics, async (c) => {

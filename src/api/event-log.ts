@@ -1,51 +1,51 @@
 /**
- * Signed announcements per chain, for the server-sent-events feed. Every archive event gets an
- * id (`<boot>-<sequence>`), is signed by the server identity (announcement.ts), and kept
- * in a per-chain ring (the last `capacity` events) so a client can resume with Last-Event-ID.
- * A resume from an id this process does not have (another boot, or fallen out of the ring) gets
- * a `stream.reset` event: re-read the listing, then follow the feed.
+ * Signed announcements per chain, for the server-sent-events feed, from the metadata database's
+ * outbox: every event any process records gets the outbox's global id, is signed by the server
+ * identity (shared by every process on the bucket; announcement.ts) and handed to this process's
+ * listeners. A client resumes with Last-Event-ID on any process, even after restarts: the events
+ * after that id come from the outbox. An id that is not an outbox id (an older server's) gets a
+ * `stream.reset` event: re-read the listing, then follow the feed.
  */
-import type { ArchiveEvent, Archive } from '../archive/service/archive.ts';
+import type { Archive, ArchiveEvent } from '../archive/service/archive.ts';
 import { eventBytes, type SignedEvent } from '../archive/service/announcement.ts';
 import { signMessage, type SigningKey } from '../archive/index.ts';
+import type { EventRow, MetadataStore } from '../metadata/index.ts';
 
 export type { SignedEvent } from '../archive/service/announcement.ts';
 
-/** The per-chain logs. */
+/** Events replayed to one resuming client at most (older ones: re-read the listing). */
+const MAX_REPLAY = 10_000;
+
+/** The per-chain feeds. */
 export class EventLog {
   readonly #identity: SigningKey;
-  readonly #capacity: number;
-  readonly #boot = Date.now().toString(36);
-  #sequence = 0;
-  readonly #rings = new Map<string, SignedEvent[]>();
+  readonly #metadata: MetadataStore;
   readonly #listeners = new Map<string, Set<(event: SignedEvent) => void>>();
+  readonly #stop: () => void;
 
-  constructor(archive: Archive, identity: SigningKey, options: { capacity?: number } = {}) {
+  constructor(archive: Archive, identity: SigningKey) {
     this.#identity = identity;
-    this.#capacity = options.capacity ?? 10_000;
-    archive.subscribe((event) => this.#record(event));
+    this.#metadata = archive.metadata;
+    this.#stop = this.#metadata.subscribe((row) => {
+      const listeners = this.#listeners.get(row.chain);
+      if (!listeners?.size) return;
+      const signed = this.#sign(row);
+      for (const listener of listeners) listener(signed);
+    });
   }
 
-  #record(event: ArchiveEvent): void {
-    const id = `${this.#boot}-${++this.#sequence}`;
-    const unsigned = { ...event, id };
-    const signed: SignedEvent = { ...unsigned, signature: Buffer.from(signMessage(this.#identity, eventBytes(unsigned))).toString('base64') };
-    const ring = this.#rings.get(event.chain) ?? [];
-    ring.push(signed);
-    if (ring.length > this.#capacity) ring.splice(0, ring.length - this.#capacity);
-    this.#rings.set(event.chain, ring);
-    for (const listener of this.#listeners.get(event.chain) ?? []) listener(signed);
+  #sign(row: EventRow): SignedEvent {
+    const unsigned = { id: String(row.id), type: row.type as ArchiveEvent['type'], chain: row.chain, height: row.height, digest: row.digest as ArchiveEvent['digest'], ...(row.validator ? { validator: row.validator } : {}), at: row.at };
+    return { ...unsigned, signature: Buffer.from(signMessage(this.#identity, eventBytes(unsigned))).toString('base64') };
   }
 
-  /** Events of `chain` after `lastId`; `reset` when `lastId` is unknown here. */
-  since(chain: string, lastId: string | undefined): { events: SignedEvent[]; reset: boolean } {
-    const ring = this.#rings.get(chain) ?? [];
+  /** Events of `chain` after `lastId`; `reset` when `lastId` is not an outbox id, or too far behind. */
+  async since(chain: string, lastId: string | undefined): Promise<{ events: SignedEvent[]; reset: boolean }> {
     if (!lastId) return { events: [], reset: false };
-    const at = ring.findIndex((e) => e.id === lastId);
-    if (at >= 0) return { events: ring.slice(at + 1), reset: false };
-    const [boot, seq] = lastId.split('-');
-    if (boot === this.#boot && Number(seq) > this.#sequence) return { events: [], reset: true };
-    return { events: boot === this.#boot && ring[0] && Number(seq) < Number(ring[0].id.split('-')[1]) ? ring : [], reset: true };
+    if (!/^\d{1,15}$/.test(lastId)) return { events: [], reset: true };
+    const rows = await this.#metadata.eventsAfter(chain, Number(lastId), MAX_REPLAY + 1);
+    if (rows.length > MAX_REPLAY) return { events: [], reset: true };
+    return { events: rows.map((row) => this.#sign(row)), reset: false };
   }
 
   /** Calls `listener` for each new event of `chain`; returns the unsubscribe function. */
@@ -54,5 +54,10 @@ export class EventLog {
     set.add(listener);
     this.#listeners.set(chain, set);
     return () => set.delete(listener);
+  }
+
+  /** Stops following the outbox. */
+  close(): void {
+    this.#stop();
   }
 }

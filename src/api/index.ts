@@ -1,3 +1,3 @@
 /** The HTTP API: application and server start-up. */
 export { createApp, type AppOptions } from './app.ts';
-export { startServer, storeConfigOf, type RunningServer } from './server.ts';
+export { startServer, storeConfigOf, databaseUrlOf, openConfiguredArchive, type RunningServer } from './server.ts';

@@ -3,8 +3,7 @@
  * verify it offline (every attestation with its signature). JSON by default, deterministic CBOR
  * on `Accept: application/cbor`. Times are milliseconds since the epoch, as signed.
  */
-import type { Archive } from '../archive/service/archive.ts';
-import type { IndexedImage } from '../archive/service/image-index.ts';
+import type { Archive, ArchivedImage } from '../archive/index.ts';
 import { openImageFile } from '../archive/service/image-file.ts';
 
 /** Listing entry of an image. */
@@ -18,39 +17,47 @@ export interface ImageSummary {
   storedAt: number;
   producer: string;
   attesters: string[];
+  /** Finality was proven (recorded when > 2/3 of the registry's weight had attested). */
   final: boolean;
+  finalizedAt?: number;
 }
 
 /** Full manifest of an image. */
 export interface Manifest extends Omit<ImageSummary, 'attesters'> {
   attestations: Array<{ validator: string; algorithm: string; signedAt: number; signature: Uint8Array }>;
-  finality: { final: boolean; attestedWeight: number; totalWeight: number };
+  finality: { final: boolean; attestedWeight: number; totalWeight: number; finalizedAt?: number };
   file: { url: string; size: number; headerBytes: number; etag: string };
   content: { url: string; etag: string };
 }
 
-/** The listing summary of an image. */
-export function summary(archive: Archive, entry: IndexedImage): ImageSummary {
-  const r = entry.record;
-  return { digest: r.digest, chain: r.chain, height: r.height, size: r.size, contentType: r.contentType, createdAt: r.createdAt, storedAt: r.storedAt, producer: r.producer.validator, attesters: [...entry.attesters].sort(), final: archive.quorum(entry).final };
+function summaryOf(image: ArchivedImage, attesters: readonly string[]): ImageSummary {
+  const r = image.record;
+  return { digest: r.digest, chain: r.chain, height: r.height, size: r.size, contentType: r.contentType, createdAt: r.createdAt, storedAt: r.storedAt, producer: r.producer.validator, attesters: [...attesters].sort(), final: image.finalizedAt !== undefined, ...(image.finalizedAt === undefined ? {} : { finalizedAt: image.finalizedAt }) };
+}
+
+/** The listing summaries of images (one query for all their attesters). */
+export async function summaries(archive: Archive, images: readonly ArchivedImage[]): Promise<ImageSummary[]> {
+  const attesters = await archive.read.attesters(images);
+  return images.map((image) => summaryOf(image, attesters.get(image.record.digest) ?? []));
 }
 
 /** The content's strong ETag: the digest. */
-export function contentEtag(entry: IndexedImage): string {
-  return `"${entry.record.digest.slice(9)}"`;
+export function contentEtag(image: ArchivedImage): string {
+  return `"${image.record.digest.slice(9)}"`;
 }
 
 /** Builds the manifest. */
-export async function manifest(archive: Archive, entry: IndexedImage): Promise<Manifest> {
-  const { header, prefix, etag } = await openImageFile(archive, entry);
-  const { attesters: _attesters, ...base } = summary(archive, entry);
-  const quorum = archive.quorum(entry);
-  const url = `/v1/images/${entry.record.digest}`;
+export async function manifest(archive: Archive, image: ArchivedImage): Promise<Manifest> {
+  const { header, prefix, etag } = await openImageFile(archive, image);
+  const attesters = header.attestations.map((a) => a.validator);
+  const { attesters: _attesters, ...base } = summaryOf(image, attesters);
+  const finality = archive.read.finalityOf(image, attesters);
+  const url = `/v1/images/${image.record.digest}`;
   return {
     ...base,
     attestations: header.attestations.map((a) => ({ validator: a.validator, algorithm: a.algorithm, signedAt: a.signedAt, signature: a.signature })),
-    finality: { final: quorum.final, attestedWeight: quorum.attestedWeight, totalWeight: quorum.totalWeight },
-    file: { url: `${url}/file`, size: prefix.length + entry.record.size, headerBytes: prefix.length, etag },
-    content: { url: `${url}/content`, etag: contentEtag(entry) },
+    finality: { final: finality.final, attestedWeight: finality.attestedWeight, totalWeight: finality.totalWeight, ...(finality.finalizedAt === undefined ? {} : { finalizedAt: finality.finalizedAt }) },
+    file: { url: `${url}/file`, size: prefix.length + image.record.size, headerBytes: prefix.length, etag },
+    content: { url: `${url}/content`, etag: contentEtag(image) },
   };
 }

@@ -9,6 +9,10 @@ import { join, resolve } from 'node:path';
 import { parseKeyring } from '../archive/crypto/keyring.ts';
 import { parseRegistry, readRegistryFile, type Registry } from '../archive/index.ts';
 import { openArchive, type Archive } from '../archive/service/archive.ts';
+import { reindex } from '../archive/service/reindex.ts';
+import { IMAGES_PREFIX } from '../archive/service/layout.ts';
+import type { BlobStore } from '../archive/store/blob-store.ts';
+import { describeDatabaseUrl, openMetadata, type MetadataStore } from '../metadata/index.ts';
 import { cleanupOrphans } from '../archive/service/maintenance.ts';
 import { openStore, type StoreConfig } from '../archive/store/create-store.ts';
 import type { CairnConfig } from '../config/config-schema.ts';
@@ -42,20 +46,66 @@ export function storeConfigOf(config: CairnConfig): StoreConfig {
   return { driver: 's3', ...config.s3 };
 }
 
+/** The metadata database URL implied by the configuration. */
+export function databaseUrlOf(config: CairnConfig): string {
+  return config.database ?? `sqlite:${join(resolve(config.dataDir), 'cairn.sqlite')}`;
+}
+
+/**
+ * Opens the archive a configuration describes: its store (instrumented when `metrics` are
+ * given), its metadata database, the stored registry. On the first start of a database beside
+ * a bucket that already holds images, the database is built from the bucket first.
+ */
+export async function openConfiguredArchive(config: CairnConfig, secrets: { masterKeys: readonly string[]; registryFile?: string }, logger: Logger, options: { now?: () => number; metrics?: CairnMetrics } = {}): Promise<Archive> {
+  const keyring = parseKeyring(secrets.masterKeys);
+  const opened = await openStore(storeConfigOf(config));
+  const store = options.metrics ? instrumentStore(opened, options.metrics) : opened;
+  let metadata: MetadataStore | undefined;
+  try {
+    metadata = await openMetadata(databaseUrlOf(config), { onError: (error) => logger.warn('metadata database', { error }) });
+    const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
+    const archive = await openArchive({ store, metadata, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
+    if ((await metadata.counts()).size === 0 && (await firstImageRecord(store))) {
+      logger.info('the metadata database is empty and the bucket holds images: indexing them (first start of this version)', { database: describeDatabaseUrl(databaseUrlOf(config)) });
+      await reindex(archive, { logger });
+    }
+    return archive;
+  } catch (error) {
+    await metadata?.close().catch(() => undefined);
+    await store.close();
+    throw error;
+  }
+}
+
+async function firstImageRecord(store: BlobStore): Promise<boolean> {
+  for await (const info of store.list(IMAGES_PREFIX)) return info.key.length > 0;
+  return false;
+}
+
 /** Starts the server. `warn` receives the development-secrets banner, if any. */
 export async function startServer(config: CairnConfig, logger: Logger, options: { warn?: (text: string) => void; now?: () => number } = {}): Promise<RunningServer> {
   const secrets = await resolveSecrets(config);
   if (secrets.dev) (options.warn ?? ((t: string) => process.stderr.write(t)))(devSecretsWarning(secrets.dev));
   const keyring = parseKeyring(secrets.masterKeys);
   const metrics = new CairnMetrics();
-  const store = instrumentStore(await openStore(storeConfigOf(config)), metrics);
+  const archive = await openConfiguredArchive(config, secrets, logger, { metrics, ...(options.now ? { now: options.now } : {}) });
+  const store = archive.store;
   try {
-    const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
-    const archive = await openArchive({ store, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
-    const cleanup = (): Promise<unknown> => cleanupOrphans(store, archive.index, { graceMs: config.orphanGraceMs, now: Date.now(), logger, inFlight: (key) => archive.isUploading(key) });
-    await cleanup();
+    // Housekeeping in the background, never per image before serving: records whose row a crash
+    // left unwritten are adopted, leftovers of interrupted pushes removed.
+    let maintaining: Promise<void> | undefined;
+    const maintain = (): Promise<void> => {
+      maintaining ??= (async () => {
+        await reindex(archive, { logger, graceMs: config.orphanGraceMs });
+        await cleanupOrphans(store, async (digest) => (await archive.read.find(digest))?.record, { graceMs: config.orphanGraceMs, now: Date.now(), logger, inFlight: (key) => archive.isUploading(key) });
+      })()
+        .catch((error: unknown) => logger.warn('cleanup failed', { error }))
+        .finally(() => (maintaining = undefined));
+      return maintaining;
+    };
+    void maintain();
     // Leftovers the store could not be told to drop at the time (e.g. it was down) go later.
-    const cleanupTimer = setInterval(() => void cleanup().catch((error: unknown) => logger.warn('periodic cleanup failed', { error })), config.cleanupIntervalMs);
+    const cleanupTimer = setInterval(() => void maintain(), config.cleanupIntervalMs);
     cleanupTimer.unref();
     // Registry changes made by other processes on the bucket arrive within registryRefreshMs.
     const stopFollowing = followStoredRegistry(store, config.registryRefreshMs, (registry) => archive.setRegistry(registry), (error) => logger.warn('registry refresh failed', { error }));
@@ -93,7 +143,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
       }
     }
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    logger.info('cairn listening', { url, store: store.driver, images: archive.index.size });
+    logger.info('cairn listening', { url, store: store.driver, database: describeDatabaseUrl(databaseUrlOf(config)) });
     return {
       url,
       port,
@@ -105,16 +155,18 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
         stopFollowing();
         await qssh?.close();
         await retention.stop();
+        events.close();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
+        await maintaining;
         await archive.close();
       },
     };
   } catch (error) {
-    await store.close();
+    await archive.close();
     throw error;
   }
 }

@@ -8,6 +8,7 @@ import { registerKeygen } from './commands/keygen.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerClientCommands } from './commands/client.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
+import { registerAdminCommands } from './commands/admin.ts';
 import { registerFinalityCommands } from './commands/finality.ts';
 import { registerRetentionCommands } from './commands/retention.ts';
 import { registerConfigCommands } from './commands/config.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerFinalityCommands(program);
   registerRegistryCommands(program);
+  registerAdminCommands(program);
   registerRetentionCommands(program);
   registerConfigCommands(program);
   registerCompletion(program);

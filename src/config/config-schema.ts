@@ -17,7 +17,12 @@ export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP API listens on.'),
   port: z.number().int().min(0).max(65535).default(8080).describe('HTTP port (0 picks a free one).'),
   store: z.enum(['fs', 's3']).default('fs').describe('Blob store driver: fs (local directory) or s3 (any S3-compatible service).'),
-  dataDir: z.string().min(1).default('./data').describe('fs store root is `<dataDir>/objects`; generated development secrets live in `<dataDir>/dev`.'),
+  dataDir: z.string().min(1).default('./data').describe('fs store root is `<dataDir>/objects`; generated development secrets live in `<dataDir>/dev`; the default SQLite database is `<dataDir>/cairn.sqlite`.'),
+  database: z
+    .string()
+    .refine((url) => url.startsWith('sqlite:') ? url.length > 'sqlite:'.length : /^postgres(ql)?:\/\/[^/\s]+\/\S+$/.test(url), 'must be sqlite:<path> or postgres://user@host:port/database')
+    .optional()
+    .describe('Metadata database: `sqlite:<path>` (default `sqlite:<dataDir>/cairn.sqlite`, one process) or `postgres://user[:password]@host:port/database` (several processes on one bucket).'),
   s3: z
     .strictObject({
       endpoint: z.url().optional().describe('S3 endpoint URL (omit for AWS).'),
@@ -84,6 +89,7 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_PORT', path: ['port'], kind: 'int' },
   { name: 'CAIRN_STORE', path: ['store'], kind: 'string' },
   { name: 'CAIRN_DATA_DIR', path: ['dataDir'], kind: 'string' },
+  { name: 'CAIRN_DATABASE_URL', path: ['database'], kind: 'string' },
   { name: 'CAIRN_S3_ENDPOINT', path: ['s3', 'endpoint'], kind: 'string' },
   { name: 'CAIRN_S3_BUCKET', path: ['s3', 'bucket'], kind: 'string' },
   { name: 'CAIRN_S3_REGION', path: ['s3', 'region'], kind: 'string' },

@@ -27,6 +27,8 @@ export interface ImageRow {
   readonly finalizedAt?: number;
   /** When an admin hold was placed (ms), while it is held. */
   readonly heldAt?: number;
+  /** When an S3 legal hold was placed on its blob (ms), while it is there. */
+  readonly legalHoldAt?: number;
 }
 
 /** A page of one chain's images in (height, digest) order. */
@@ -67,6 +69,8 @@ export interface MetadataStore {
   atHeight(chain: string, height: number): Promise<ImageRow[]>;
   /** Number of images per chain. */
   counts(): Promise<Map<string, number>>;
+  /** The validators with a recorded attestation, per image, for a set of images. */
+  attesters(digests: readonly Digest[]): Promise<Map<Digest, string[]>>;
   /** Removes an image and its attestations; resolves whether it was there. */
   deleteImage(digest: Digest): Promise<boolean>;
 
@@ -78,6 +82,10 @@ export interface MetadataStore {
   markFinal(digest: Digest, at: number): Promise<boolean>;
   /** Places (`at`) or lifts (undefined) an admin hold. */
   setHeld(digest: Digest, at: number | undefined): Promise<void>;
+  /** Replaces an image's record bytes (a key rotation rewrapped its data key). */
+  setRecord(digest: Digest, record: Uint8Array): Promise<void>;
+  /** Records that an S3 legal hold was placed (`at`) on the image's blob, or lifted. */
+  setLegalHold(digest: Digest, at: number | undefined): Promise<void>;
 
   /** Appends an announcement to the outbox; ids are assigned in commit order. */
   appendEvent(event: Omit<EventRow, 'id'>): Promise<EventRow>;
@@ -90,5 +98,7 @@ export interface MetadataStore {
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
 
+  /** Resolves when the database answers (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -7,7 +7,8 @@
  * Version 1:
  *  - images: one row per archived image; (chain, height, digest) ordered for pages and
  *    latest, with a partial index over the final ones for latest-final; `record` is the bucket's
- *    image record, so the row alone serves manifests and content;
+ *    image record, so the row alone serves manifests and content; `finalized_at` is when
+ *    finality was proven, `held_at` an admin hold, `legal_hold_at` an S3 legal hold placed;
  *  - attestations: one row per (image, validator), the standalone attestation's CBOR;
  *  - events: the announcement outbox (global ids);
  *  - leases: named leases (retention runs) with an expiry.
@@ -31,7 +32,8 @@ const imagesColumns = (bigint: string, bytes: string): string => `
   producer TEXT NOT NULL,
   record ${bytes} NOT NULL,
   finalized_at ${bigint},
-  held_at ${bigint}`;
+  held_at ${bigint},
+  legal_hold_at ${bigint}`;
 
 /** Every migration, oldest first. */
 export const MIGRATIONS: readonly Migration[] = [

@@ -9,8 +9,9 @@ import pg from 'pg';
 import { CairnError } from '../errors.ts';
 import { EventFollower } from './event-follower.ts';
 import type { MetadataStore } from './metadata-store.ts';
+import type { Digest } from '../archive/digest.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { SQL, eventParams, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
+import { SQL, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
 
 const CHANNEL = 'cairn_events';
 /** Advisory lock keys (any constants private to Cairn). */
@@ -147,6 +148,14 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     atHeight: async (chain, height) => (await query(SQL.atHeight, [chain, height])).map(toImageRow),
     counts: async () => new Map((await query(SQL.counts)).map((r) => [r.chain as string, Number(r.n)])),
     deleteImage: async (digest) => (await first(SQL.deleteImage, [digest])) !== undefined,
+    attesters: async (digests) => {
+      const out = new Map<Digest, string[]>();
+      for (let i = 0; i < digests.length; i += 1000) {
+        const part = digests.slice(i, i + 1000);
+        for (const [d, v] of groupAttesters(part, await query(attestersSql(part.length), part))) out.set(d, v);
+      }
+      return out;
+    },
     addAttestation: async (digest, validator, statement) => {
       try {
         return (await first(SQL.addAttestation, [digest, validator, statement])) !== undefined;
@@ -159,6 +168,8 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     attestations: async (digest) => (await query(SQL.attestations, [digest])).map((r) => ({ validator: r.validator as string, statement: new Uint8Array(r.statement as Uint8Array) })),
     markFinal: async (digest, at) => (await first(SQL.markFinal, [at, digest])) !== undefined,
     setHeld: async (digest, at) => void (await query(SQL.setHeld, [at ?? null, digest])),
+    setLegalHold: async (digest, at) => void (await query(SQL.setLegalHold, [at ?? null, digest])),
+    setRecord: async (digest, record) => void (await query(SQL.setRecord, [record, digest])),
     appendEvent: async (event) => {
       const id = await transaction(async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
@@ -177,6 +188,7 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     },
     acquireLease: async (name, holder, ttlMs, now) => (await first(SQL.acquireLease, [name, holder, now + ttlMs, now])) !== undefined,
     releaseLease: async (name, holder) => void (await query(SQL.releaseLease, [name, holder])),
+    ping: async () => void (await query('SELECT 1 AS ok')),
     async close() {
       closed = true;
       clearTimeout(retry);

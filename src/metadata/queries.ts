@@ -6,10 +6,10 @@
 import type { Digest } from '../archive/digest.ts';
 import type { EventRow, ImageRow, PageQuery } from './metadata-store.ts';
 
-const IMAGE_COLUMNS = 'digest, chain, height, size, content_type, created_at, stored_at, producer, record, finalized_at, held_at';
+const IMAGE_COLUMNS = 'digest, chain, height, size, content_type, created_at, stored_at, producer, record, finalized_at, held_at, legal_hold_at';
 
 export const SQL = {
-  insertImage: `INSERT INTO images (${IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING digest`,
+  insertImage: `INSERT INTO images (${IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING digest`,
   image: `SELECT ${IMAGE_COLUMNS} FROM images WHERE digest = ?`,
   atHeight: `SELECT ${IMAGE_COLUMNS} FROM images WHERE chain = ? AND height = ? ORDER BY digest`,
   counts: 'SELECT chain, COUNT(*) AS n FROM images GROUP BY chain ORDER BY chain',
@@ -19,6 +19,8 @@ export const SQL = {
   attestations: 'SELECT validator, statement FROM attestations WHERE digest = ? ORDER BY validator',
   markFinal: 'UPDATE images SET finalized_at = ? WHERE digest = ? AND finalized_at IS NULL RETURNING digest',
   setHeld: 'UPDATE images SET held_at = ? WHERE digest = ?',
+  setLegalHold: 'UPDATE images SET legal_hold_at = ? WHERE digest = ?',
+  setRecord: 'UPDATE images SET record = ? WHERE digest = ?',
   appendEvent: 'INSERT INTO events (chain, type, height, digest, validator, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
   eventsAfter: 'SELECT id, chain, type, height, digest, validator, at FROM events WHERE chain = ? AND id > ? ORDER BY id LIMIT ?',
   allEventsAfter: 'SELECT id, chain, type, height, digest, validator, at FROM events WHERE id > ? ORDER BY id LIMIT ?',
@@ -50,9 +52,21 @@ export function pageSql(chain: string, query: PageQuery): { sql: string; params:
   return { sql: `SELECT ${IMAGE_COLUMNS} FROM images WHERE ${where.join(' AND ')} ORDER BY height ${order}, digest ${order} LIMIT ?`, params };
 }
 
+/** The attesters of up to 1,000 images at once. */
+export function attestersSql(count: number): string {
+  return `SELECT digest, validator FROM attestations WHERE digest IN (${Array.from({ length: count }, () => '?').join(', ')}) ORDER BY digest, validator`;
+}
+
+/** Groups `attestersSql` rows by image (every asked digest present, possibly with none). */
+export function groupAttesters(digests: readonly Digest[], rows: ReadonlyArray<Record<string, unknown>>): Map<Digest, string[]> {
+  const out = new Map<Digest, string[]>(digests.map((d) => [d, []]));
+  for (const r of rows) out.get(r.digest as Digest)?.push(r.validator as string);
+  return out;
+}
+
 /** Parameters of {@link SQL.insertImage} for a row. */
 export function imageParams(row: ImageRow): unknown[] {
-  return [row.digest, row.chain, row.height, row.size, row.contentType, row.createdAt, row.storedAt, row.producer, row.record, row.finalizedAt ?? null, row.heldAt ?? null];
+  return [row.digest, row.chain, row.height, row.size, row.contentType, row.createdAt, row.storedAt, row.producer, row.record, row.finalizedAt ?? null, row.heldAt ?? null, row.legalHoldAt ?? null];
 }
 
 type Raw = Record<string, unknown>;
@@ -62,6 +76,7 @@ const optional = (value: unknown): number | undefined => (value === null || valu
 export function toImageRow(raw: Raw): ImageRow {
   const finalizedAt = optional(raw.finalized_at);
   const heldAt = optional(raw.held_at);
+  const legalHoldAt = optional(raw.legal_hold_at);
   return {
     digest: raw.digest as Digest,
     chain: raw.chain as string,
@@ -74,6 +89,7 @@ export function toImageRow(raw: Raw): ImageRow {
     record: new Uint8Array(raw.record as Uint8Array),
     ...(finalizedAt === undefined ? {} : { finalizedAt }),
     ...(heldAt === undefined ? {} : { heldAt }),
+    ...(legalHoldAt === undefined ? {} : { legalHoldAt }),
   };
 }
 

@@ -11,8 +11,9 @@ import { dirname } from 'node:path';
 import { CairnError } from '../errors.ts';
 import { EventFollower } from './event-follower.ts';
 import type { MetadataStore } from './metadata-store.ts';
+import type { Digest } from '../archive/digest.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { SQL, eventParams, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
+import { SQL, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
 
 /** Options of {@link openSqliteMetadata}. */
 export interface SqliteOptions {
@@ -99,6 +100,14 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     atHeight: (chain, height) => run(() => all(SQL.atHeight, [chain, height]).map(toImageRow)),
     counts: () => run(() => new Map(all(SQL.counts, []).map((r) => [r.chain as string, Number(r.n)]))),
     deleteImage: (digest) => run(() => get(SQL.deleteImage, [digest]) !== undefined),
+    attesters: (digests) => run(() => {
+      const out = new Map<Digest, string[]>();
+      for (let i = 0; i < digests.length; i += 1000) {
+        const part = digests.slice(i, i + 1000);
+        for (const [d, v] of groupAttesters(part, all(attestersSql(part.length), part))) out.set(d, v);
+      }
+      return out;
+    }),
     addAttestation: (digest, validator, statement) => run(() => {
       if (!get(SQL.imageExists, [digest])) throw new CairnError('NOT_FOUND', `no indexed image ${digest}`);
       return get(SQL.addAttestation, [digest, validator, statement]) !== undefined;
@@ -106,6 +115,8 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     attestations: (digest) => run(() => all(SQL.attestations, [digest]).map((r) => ({ validator: r.validator as string, statement: new Uint8Array(r.statement as Uint8Array) }))),
     markFinal: (digest, at) => run(() => get(SQL.markFinal, [at, digest]) !== undefined),
     setHeld: (digest, at) => run(() => void stmt(SQL.setHeld).run(at ?? null, digest)),
+    setLegalHold: (digest, at) => run(() => void stmt(SQL.setLegalHold).run(at ?? null, digest)),
+    setRecord: (digest, record) => run(() => void stmt(SQL.setRecord).run(record, digest)),
     appendEvent: async (event) => {
       const row = await run(() => ({ id: Number(get(SQL.appendEvent, eventParams(event))?.id), ...event }));
       follower.wake();
@@ -115,6 +126,7 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     subscribe: (listener) => follower.subscribe(listener),
     acquireLease: (name, holder, ttlMs, now) => run(() => get(SQL.acquireLease, [name, holder, now + ttlMs, now]) !== undefined),
     releaseLease: (name, holder) => run(() => void stmt(SQL.releaseLease).run(name, holder)),
+    ping: () => run(() => void get('SELECT 1 AS ok', [])),
     async close() {
       clearInterval(poller);
       await follower.settled();

@@ -6,8 +6,8 @@
  */
 import { CairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { MARKS_PREFIX, forEachLimited, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive } from '../archive/index.ts';
-import { planRetention, summarisePlan, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
+import { MARKS_PREFIX, forEachLimited, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive, type ArchivedImage } from '../archive/index.ts';
+import { planRetention, summarisePlan, type PlanImage, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
 
 /** What one run did. */
 export interface RetentionRunReport {
@@ -37,9 +37,16 @@ const SWEEP_CONCURRENCY = 8;
 /** Rules whose images carry an S3 legal hold where the bucket has Object Lock. */
 const PROTECTED = new Set<RetentionRule>(['PINNED', 'EPOCH_BOUNDARY', 'LATEST_FINAL']);
 
-/** Builds the plan for a chain from the archive's current state. */
-export function currentPlan(archive: Archive, chain: string, policy: RetentionPolicy, now: number): RetentionDecision[] {
-  const images = archive.index.all(chain).map((e) => ({ digest: e.record.digest, height: e.record.height, storedAt: e.record.storedAt, final: archive.quorum(e).final, pinned: e.held === true, size: e.record.size }));
+/** What the planner needs of an archived image: finality as proven and recorded, and holds. */
+export function planImage(image: ArchivedImage): PlanImage {
+  const r = image.record;
+  return { digest: r.digest, height: r.height, storedAt: r.storedAt, final: image.finalizedAt !== undefined, pinned: image.held, size: r.size };
+}
+
+/** Builds the plan for a chain from the archive's current state (read a page at a time). */
+export async function currentPlan(archive: Archive, chain: string, policy: RetentionPolicy, now: number): Promise<RetentionDecision[]> {
+  const images: PlanImage[] = [];
+  for await (const image of archive.read.all(chain, { pageSize: 5000 })) images.push(planImage(image));
   return planRetention(images, policy, now);
 }
 
@@ -48,7 +55,7 @@ async function readMarks(archive: Archive, chain: string): Promise<Map<string, n
   const marks = new Map<string, number>();
   for await (const info of archive.store.list(MARKS_PREFIX)) {
     const digest = digestOfKey(MARKS_PREFIX, info.key);
-    if (!digest || archive.index.get(digest)?.record.chain !== chain) continue;
+    if (!digest || (await archive.read.find(digest))?.record.chain !== chain) continue;
     try {
       const value = decodeCbor(await readObject(archive.store, info.key));
       if (isCborMap(value) && typeof value.markedAt === 'number') marks.set(digest, value.markedAt);
@@ -77,7 +84,7 @@ export class RetentionSweeper {
     const started = performance.now();
     const dryRun = options.dryRun ?? false;
     try {
-      const decisions = currentPlan(this.#archive, chain, options.policy, options.now);
+      const decisions = await currentPlan(this.#archive, chain, options.policy, options.now);
       const marks = await readMarks(this.#archive, chain);
       let marked = 0;
       let deleted = 0;
@@ -104,8 +111,8 @@ export class RetentionSweeper {
               unmarked++;
               if (!dryRun) await this.#archive.store.delete(markKey(digest));
             }
-            const entry = this.#archive.index.get(digest);
-            if (!dryRun && entry && PROTECTED.has(d.rule) && (await this.#archive.protect(entry))) legalHolds++;
+            const entry = !dryRun && PROTECTED.has(d.rule) && this.#archive.store.setLegalHold ? await this.#archive.read.find(digest) : undefined;
+            if (entry && (await this.#archive.protect(entry))) legalHolds++;
           }
         } catch (error) {
           errors.push(`${digest}: ${error instanceof Error ? error.message : String(error)}`);

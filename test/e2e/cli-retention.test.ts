@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/api/index.ts';
-import { imageBytes } from '../support/archive-fixtures.ts';
+import { allImages, imageBytes } from '../support/archive-fixtures.ts';
 import { runCairn } from '../support/cli.ts';
 import { TEST_ADMIN_TOKEN, startTestServer } from '../support/server.ts';
 
@@ -43,7 +43,7 @@ describe('cairn retention and hold', () => {
   });
 
   it('holds and releases images, runs retention and lists the runs', async () => {
-    const digest = server.archive.index.all('devnet')[0]!.record.digest;
+    const digest = (await allImages(server.archive, 'devnet'))[0]!.record.digest;
     expect((await runCairn(['hold', 'add', digest], { env: env() })).stdout).toContain('held');
     const plan = JSON.parse((await runCairn(['retention', 'plan', '--chain', 'devnet', '--json'], { env: env() })).stdout) as { decisions: Array<{ digest: string; rule: string }> };
     expect(plan.decisions.find((d) => d.digest === digest)?.rule).toBe('PINNED');

@@ -6,8 +6,10 @@ import { Readable } from 'node:stream';
 import { createImageBytes, encodeImagePrefix, formatPublicKey, orderAttestations, parseRegistry, signAttestation, type ImageHeader, type Registry, type SigningKey } from '../../src/archive/index.ts';
 import { generateMasterKeyEntry, parseKeyring, type Keyring } from '../../src/archive/crypto/keyring.ts';
 import { openArchive, type Archive } from '../../src/archive/service/archive.ts';
+import type { ArchivedImage } from '../../src/archive/index.ts';
 import type { BlobStore } from '../../src/archive/store/blob-store.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { openMetadata, type MetadataStore } from '../../src/metadata/index.ts';
 import { testKey } from './fixtures.ts';
 
 export const VALIDATORS = ['alice', 'bob', 'carol'] as const;
@@ -42,9 +44,10 @@ export function imageBytes(content: Uint8Array, options: { chain?: string; heigh
   return { header: full, bytes: Buffer.concat([encodeImagePrefix(full), content]) };
 }
 
-/** Opens an archive on `store` with the test registry. */
-export function testArchive(store: BlobStore, options: { keyring?: Keyring; now?: () => number } = {}): Promise<Archive> {
-  return openArchive({ store, keyring: options.keyring ?? testKeyring(), registry: testRegistry(), logger: silentLogger, maxHeaderBytes: 1024 * 1024, ...(options.now ? { now: options.now } : {}) });
+/** Opens an archive on `store` with the test registry and a private in-memory SQLite database (or `metadata`). */
+export async function testArchive(store: BlobStore, options: { keyring?: Keyring; now?: () => number; metadata?: MetadataStore } = {}): Promise<Archive> {
+  const metadata = options.metadata ?? (await openMetadata('sqlite::memory:', { pollMs: 20 }));
+  return openArchive({ store, metadata, keyring: options.keyring ?? testKeyring(), registry: testRegistry(), logger: silentLogger, maxHeaderBytes: 1024 * 1024, ...(options.now ? { now: options.now } : {}) });
 }
 
 /** Bytes as a chunked stream. */
@@ -59,4 +62,16 @@ export async function allKeys(store: BlobStore): Promise<string[]> {
   const keys: string[] = [];
   for await (const info of store.list('')) keys.push(info.key);
   return keys;
+}
+
+/** Every image of a chain, lowest first (small test archives only). */
+export async function allImages(archive: Archive, chain: string): Promise<ArchivedImage[]> {
+  const out: ArchivedImage[] = [];
+  for await (const image of archive.read.all(chain)) out.push(image);
+  return out;
+}
+
+/** Number of archived images. */
+export async function imageCount(archive: Archive): Promise<number> {
+  return [...(await archive.read.counts()).values()].reduce((a, b) => a + b, 0);
 }

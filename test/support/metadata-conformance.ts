@@ -42,7 +42,7 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
 
     it('indexes an image once and reads it back exactly', async () => {
       const chain = freshChain();
-      const image = row(chain, 7, randomDigest(), { finalizedAt: 5, heldAt: 6 });
+      const image = row(chain, 7, randomDigest(), { finalizedAt: 5, heldAt: 6, legalHoldAt: 7 });
       expect(await store.insertImage(image)).toBe(true);
       expect(await store.insertImage({ ...image, height: 8 })).toBe(false);
       expect(await store.image(image.digest)).toEqual(image);
@@ -104,6 +104,8 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       expect(await store.addAttestation(image.digest, 'carol', Uint8Array.of(3))).toBe(true);
       expect(await store.addAttestation(image.digest, 'bob', Uint8Array.of(2))).toBe(true);
       expect(await other.addAttestation(image.digest, 'bob', Uint8Array.of(9))).toBe(false);
+      const none = randomDigest();
+      expect(await store.attesters([image.digest, none])).toEqual(new Map([[image.digest, ['bob', 'carol']], [none, []]]));
       expect(await store.attestations(image.digest)).toEqual([
         { validator: 'bob', statement: Uint8Array.of(2) },
         { validator: 'carol', statement: Uint8Array.of(3) },
@@ -125,6 +127,10 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       expect((await other.image(image.digest))?.heldAt).toBe(300);
       await store.setHeld(image.digest, undefined);
       expect((await store.image(image.digest))?.heldAt).toBeUndefined();
+      await other.setRecord(image.digest, Uint8Array.of(9, 9));
+      expect((await store.image(image.digest))?.record).toEqual(Uint8Array.of(9, 9));
+      await other.setLegalHold(image.digest, 400);
+      expect((await store.image(image.digest))?.legalHoldAt).toBe(400);
     });
 
     it('keeps an outbox with increasing ids, per chain, and tells every subscriber of every append, whoever made it', async () => {

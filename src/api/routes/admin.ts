@@ -47,11 +47,11 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     return policyOf(retention.config, chain, registered.epochLength);
   };
 
-  on(app, MOUNT, ROUTES.retentionPlan, (c) => {
+  on(app, MOUNT, ROUTES.retentionPlan, async (c) => {
     const { chain, at: atText } = queryParams(c, ROUTES.retentionPlan.query);
     const policy = policyFor(chain);
     const at = atText === undefined ? Date.now() : parseInstant('at', atText);
-    const decisions = currentPlan(archive, chain, policy, at);
+    const decisions = await currentPlan(archive, chain, policy, at);
     const { byRule: summary, ...counts } = summarisePlan(decisions);
     return respond(c, { chain, at, policy: { ...policy, graceMs: retention.config.graceMs }, decisions, summary, ...counts });
   });

@@ -12,7 +12,7 @@ import { streamSSE } from 'hono/streaming';
 import type { EventLog, SignedEvent } from '../event-log.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { CairnError } from '../../errors.ts';
-import { manifest, summary } from '../manifest.ts';
+import { manifest, summaries } from '../manifest.ts';
 import { respond } from '../respond.ts';
 import { ROUTES } from '../openapi/route-table.ts';
 import { on, pathParams, queryParams } from '../openapi/routing.ts';
@@ -23,14 +23,14 @@ const MOUNT = '/v1/chains';
 export function chainRoutes(archive: Archive, events: EventLog): Hono {
   const app = new Hono();
 
-  on(app, MOUNT, ROUTES.height, (c) => {
+  on(app, MOUNT, ROUTES.height, async (c) => {
     const { chain, height } = pathParams(c, ROUTES.height.params);
-    const images = archive.list(chain, { fromHeight: height, toHeight: height, limit: 1000 }).images;
-    const finalDigest = images.find((e) => archive.quorum(e).final)?.record.digest;
+    const images = (await archive.read.list(chain, { fromHeight: height, toHeight: height, limit: 1000 })).images;
+    const finalDigests = new Set<string>(images.filter((e) => e.finalizedAt !== undefined).map((e) => e.record.digest));
     return respond(c, {
       chain,
       height,
-      images: images.map((e) => ({ ...summary(archive, e), orphaned: finalDigest !== undefined && e.record.digest !== finalDigest })),
+      images: (await summaries(archive, images)).map((s) => ({ ...s, orphaned: finalDigests.size > 0 && !finalDigests.has(s.digest) })),
     });
   });
 
@@ -48,12 +48,16 @@ export function chainRoutes(archive: Archive, events: EventLog): Hono {
         unlisten();
         wake?.();
       });
-      const { events: missed, reset } = events.since(chain, c.req.header('last-event-id'));
-      if (reset) await stream.writeSSE({ event: 'stream.reset', data: JSON.stringify({ chain, reason: 'Last-Event-ID unknown to this server; re-read the listing' }) });
+      const { events: missed, reset } = await events.since(chain, c.req.header('last-event-id'));
+      if (reset) await stream.writeSSE({ event: 'stream.reset', data: JSON.stringify({ chain, reason: 'Last-Event-ID is not one of this archive\'s (or too far behind); re-read the listing' }) });
       queue.unshift(...missed);
+      // Ids increase: one that arrived live while the replay was read is sent once.
+      let sent = 0;
       while (!stream.aborted) {
         const next = queue.shift();
         if (next) {
+          if (Number(next.id) <= sent) continue;
+          sent = Number(next.id);
           await stream.writeSSE({ id: next.id, event: next.type, data: JSON.stringify(next) });
           continue;
         }
@@ -65,29 +69,30 @@ export function chainRoutes(archive: Archive, events: EventLog): Hono {
     });
   });
 
-  on(app, MOUNT, ROUTES.listChains, (c) =>
-    respond(c, {
+  on(app, MOUNT, ROUTES.listChains, async (c) => {
+    const counts = await archive.read.counts();
+    return respond(c, {
       chains: [...archive.registry.chains.values()].map((chain) => ({
         chain: chain.chain,
         epochLength: chain.epochLength,
         validators: chain.validators.size,
         totalWeight: chain.totalWeight,
-        images: archive.index.all(chain.chain).length,
+        images: counts.get(chain.chain) ?? 0,
       })),
-    }),
-  );
+    });
+  });
 
-  on(app, MOUNT, ROUTES.listImages, (c) => {
+  on(app, MOUNT, ROUTES.listImages, async (c) => {
     const { chain } = pathParams(c, ROUTES.listImages.params);
     const { from: fromHeight, to: toHeight, limit = 100, cursor, final } = queryParams(c, ROUTES.listImages.query);
-    const page = archive.list(chain, { limit: Math.max(1, limit), final: final === 'true', ...(fromHeight === undefined ? {} : { fromHeight }), ...(toHeight === undefined ? {} : { toHeight }), ...(cursor ? { cursor } : {}) });
-    return respond(c, { chain, images: page.images.map((e) => summary(archive, e)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+    const page = await archive.read.list(chain, { limit: Math.max(1, limit), final: final === 'true', ...(fromHeight === undefined ? {} : { fromHeight }), ...(toHeight === undefined ? {} : { toHeight }), ...(cursor ? { cursor } : {}) });
+    return respond(c, { chain, images: await summaries(archive, page.images), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
   });
 
   on(app, MOUNT, ROUTES.latest, async (c) => {
     const { chain } = pathParams(c, ROUTES.latest.params);
     const final = queryParams(c, ROUTES.latest.query).final === 'true';
-    const entry = archive.latest(chain, { final });
+    const entry = await archive.read.latest(chain, { final });
     if (!entry) throw new CairnError('NOT_FOUND', `chain ${chain} has no ${final ? 'final ' : ''}image yet`);
     return respond(c, await manifest(archive, entry));
   });

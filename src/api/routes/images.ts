@@ -79,28 +79,28 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
     if (attestation.digest !== digest) throw new CairnError('INVALID_ARGUMENT', 'the attestation names another digest than the URL');
     const { added, image } = await archive.attest(attestation);
     logger.info(added ? 'attestation added' : 'attestation already present', { ...requestFields(c), chain: attestation.chain, height: attestation.height, digest, validator: attestation.validator });
-    const quorum = archive.quorum(image);
-    return respond(c, { digest, validator: attestation.validator, added, finality: { final: quorum.final, attestedWeight: quorum.attestedWeight, totalWeight: quorum.totalWeight, ...(image.finalizedAt === undefined ? {} : { finalizedAt: image.finalizedAt }) } }, added ? 201 : 200);
+    const finality = archive.read.finalityOf(image, (await archive.read.attesters([image])).get(digest) ?? []);
+    return respond(c, { digest, validator: attestation.validator, added, finality: { final: finality.final, attestedWeight: finality.attestedWeight, totalWeight: finality.totalWeight, ...(finality.finalizedAt === undefined ? {} : { finalizedAt: finality.finalizedAt }) } }, added ? 201 : 200);
   });
 
   on(app, MOUNT, ROUTES.getManifest, async (c) => {
-    const entry = archive.image(pathParams(c, ROUTES.getManifest.params).digest);
+    const entry = await archive.read.image(pathParams(c, ROUTES.getManifest.params).digest);
     return respond(c, await manifest(archive, entry));
   });
 
   on(app, MOUNT, ROUTES.getContent, async (c) => {
-    const entry = archive.image(pathParams(c, ROUTES.getContent.params).digest);
+    const entry = await archive.read.image(pathParams(c, ROUTES.getContent.params).digest);
     return serveRepresentation(c, {
       size: entry.record.size,
       etag: contentEtag(entry),
       contentType: entry.record.contentType,
-      read: async (start, end) => counted((await archive.content(entry, start, end)).body),
+      read: async (start, end) => counted((await archive.read.content(entry, start, end)).body),
       headers: { 'x-cairn-digest': entry.record.digest },
     }, logger);
   });
 
   on(app, MOUNT, ROUTES.getFile, async (c) => {
-    const entry = archive.image(pathParams(c, ROUTES.getFile.params).digest);
+    const entry = await archive.read.image(pathParams(c, ROUTES.getFile.params).digest);
     const file = await openImageFile(archive, entry);
     return serveRepresentation(c, {
       size: file.size,

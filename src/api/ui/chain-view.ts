@@ -3,10 +3,9 @@
  * the validator set, a page of the timeline (newest first) with each image's state and the
  * retention decision for it, and the plan's summary. Pure data; templates.ts renders it.
  */
-import type { Archive } from '../../archive/service/archive.ts';
-import type { IndexedImage } from '../../archive/service/image-index.ts';
+import type { Archive, ArchivedImage } from '../../archive/index.ts';
 import { CairnError } from '../../errors.ts';
-import { currentPlan, policyOf, summarisePlan, type RetentionDecision, type RetentionPolicy, type RetentionRule } from '../../retention/index.ts';
+import { planImage, planRetention, policyOf, summarisePlan, type RetentionDecision, type RetentionPolicy, type RetentionRule } from '../../retention/index.ts';
 import type { RetentionSettings } from '../routes/admin.ts';
 
 /** One image on the timeline. */
@@ -42,19 +41,21 @@ export interface ChainView {
 }
 
 /** Builds the view; `before` pages the timeline (images below that height). */
-export function chainView(archive: Archive, retention: RetentionSettings, chain: string, now: number, options: { before?: number; limit?: number } = {}): ChainView {
+export async function chainView(archive: Archive, retention: RetentionSettings, chain: string, now: number, options: { before?: number; limit?: number } = {}): Promise<ChainView> {
   const registered = archive.registry.chains.get(chain);
   if (!registered) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
   const limit = options.limit ?? 100;
-  const all = archive.index.all(chain);
+  const all: ArchivedImage[] = [];
+  for await (const image of archive.read.all(chain, { pageSize: 5000 })) all.push(image);
   const policy = policyOf(retention.config, chain, registered.epochLength);
   // The plan already decided finality for every image; the view reads it from there.
-  const decisions = currentPlan(archive, chain, policy, now);
+  const decisions = planRetention(all.map(planImage), policy, now);
   const decisionOf = new Map(decisions.map((d) => [d.digest, d]));
   const final = new Set(decisions.filter((d) => d.final).map((d) => d.digest));
   const finalAt = new Set(decisions.filter((d) => d.final).map((d) => d.height));
-  const row = (e: IndexedImage): TimelineRow => {
-    const q = archive.quorum(e);
+  let attesters = new Map<string, string[]>();
+  const row = (e: ArchivedImage): TimelineRow => {
+    const q = archive.read.quorum(chain, attesters.get(e.record.digest) ?? []);
     return {
       digest: e.record.digest,
       height: e.record.height,
@@ -65,7 +66,7 @@ export function chainView(archive: Archive, retention: RetentionSettings, chain:
       attestedWeight: q.attestedWeight,
       totalWeight: q.totalWeight,
       epochBoundary: e.record.height % registered.epochLength === 0,
-      held: e.held === true,
+      held: e.held,
       decision: decisionOf.get(e.record.digest),
     };
   };
@@ -74,7 +75,10 @@ export function chainView(archive: Archive, retention: RetentionSettings, chain:
     while (end > 0 && all[end - 1]!.record.height >= options.before) end--;
   }
   const start = Math.max(0, end - limit);
-  const rows = all.slice(start, end).reverse().map(row);
+  const shown = all.slice(start, end).reverse();
+  const held = all.filter((e) => e.held);
+  attesters = await archive.read.attesters([...shown, ...held]);
+  const rows = shown.map(row);
   const summary = summarisePlan(decisions);
   const deletions = decisions.filter((d) => d.action === 'delete').slice(0, 200);
   const orphaned = all.filter((e) => !final.has(e.record.digest) && finalAt.has(e.record.height)).length;
@@ -97,6 +101,6 @@ export function chainView(archive: Archive, retention: RetentionSettings, chain:
       keepCount: summary.keep,
       bytesFreed: summary.bytesFreed,
     },
-    holds: all.filter((e) => e.held).map(row),
+    holds: held.map(row),
   };
 }

@@ -68,18 +68,19 @@ export function uiRoutes(archive: Archive, retention: RetentionSettings, options
     setCookie(c, READ_COOKIE, parsed.data.token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:' });
     return c.redirect('/ui', 303);
   });
-  on(app, MOUNT, ROUTES.uiIndex, (c) => {
+  on(app, MOUNT, ROUTES.uiIndex, async (c) => {
     secure(c);
-    const chains = [...archive.registry.chains.values()].map((r) => ({ chain: r.chain, images: archive.index.all(r.chain).length, validators: r.validators.size, latest: archive.index.all(r.chain).at(-1)?.record.height }));
+    const counts = await archive.read.counts();
+    const chains = await Promise.all(
+      [...archive.registry.chains.values()].map(async (r) => ({ chain: r.chain, images: counts.get(r.chain) ?? 0, validators: r.validators.size, latest: (await archive.read.latest(r.chain))?.record.height })),
+    );
     return c.html(indexPage(chains));
   });
-  const view = (c: Context, chain: string) => {
-    const { before } = queryParams(c, ROUTES.uiChain.query);
-    return chainView(archive, retention, chain, now(), before === undefined ? {} : { before });
-  };
-  on(app, MOUNT, ROUTES.uiChain, (c) => {
+  on(app, MOUNT, ROUTES.uiChain, async (c) => {
     secure(c);
-    return c.html(chainPage(view(c, pathParams(c, ROUTES.uiChain.params).chain)));
+    const { before } = queryParams(c, ROUTES.uiChain.query);
+    const chain = pathParams(c, ROUTES.uiChain.params).chain;
+    return c.html(chainPage(await chainView(archive, retention, chain, now(), before === undefined ? {} : { before })));
   });
   return app;
 }

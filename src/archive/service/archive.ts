@@ -1,41 +1,44 @@
 /**
- * The archive service: accepts pushed image files, keeps them sealed in the blob store, and
- * serves images, content ranges and attestations. The store is the only source of truth; the
- * index is rebuilt from it by {@link openArchive}.
+ * The archive's write path: accepts pushed image files, keeps them sealed in the blob store,
+ * records attestations, finality and holds, deletes images; every change goes to the bucket (the
+ * durable, self-describing copy) and to the metadata database (the index every process reads,
+ * through `read-model.ts`), and is announced through the database's outbox.
  *
  * A push is checked in this order, so nothing is stored for a bad one:
- *  1. preamble and header (size limit, structure);
+ *  1. preamble and header (size and item limits, structure);
  *  2. chain and validators registered, every attestation's signature (before any content);
  *  3. content streamed through SHA3-256 and sealing into a new blob object; the reader fails the
  *     stream on a digest or size mismatch before the last chunk, so the upload is aborted;
- *  4. the image record is created if absent: the commit point.
+ *  4. commit, in this order (STORAGE.md "Commit order"): blob → image record in the bucket (the
+ *     commit point: from here the image exists) → database row → attestations → finality.
+ *     A crash after the record leaves a record without a row, which reconciliation adopts.
+ * No lock is held while a client's bytes are read: locks (per digest, per process) cover commits.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import type { MetadataStore } from '../../metadata/index.ts';
 import type { Digest } from '../digest.ts';
 import type { Keyring } from '../crypto/keyring.ts';
-import { attestationOf, decodeAttestation, encodeAttestation, verifyAttestation } from '../image/attestation.ts';
-import { quorumOf, type QuorumStatus } from '../image/finality.ts';
+import { attestationOf, encodeAttestation, verifyAttestation } from '../image/attestation.ts';
 import type { Attestation, HeaderAttestation, ImageHeader } from '../image/format.ts';
-import { orderAttestations } from '../image/header-codec.ts';
 import { openImage } from '../image/image-reader.ts';
 import type { ChainRegistry, Registry } from '../registry/registry.ts';
 import { readObject, type BlobStore } from '../store/blob-store.ts';
-import type { ImageIndex} from './image-index.ts';
-import { type IndexedImage, type ListOptions } from './image-index.ts';
+import { encodeCbor } from '../cbor/deterministic-cbor.ts';
+import { KeyedMutex } from '../concurrency.ts';
+import type { ArchivedImage } from './archived-image.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
 import { attestationKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey } from './layout.ts';
-import { encodeCbor } from '../cbor/deterministic-cbor.ts';
-import { loadIndex } from './load-index.ts';
-import { KeyedMutex } from '../concurrency.ts';
+import { ReadModel } from './read-model.ts';
 import { loadOrSeedRegistry } from './registry-store.ts';
-import { openSealedContent, storeSealedContent } from './sealed-content.ts';
+import { storeSealedContent } from './sealed-content.ts';
 
 /** Everything the archive needs from its host. */
 export interface ArchiveOptions {
   readonly store: BlobStore;
+  readonly metadata: MetadataStore;
   readonly keyring: Keyring;
   /** The registry to store when the store has none yet; the stored one wins otherwise. */
   readonly registry: Registry;
@@ -64,16 +67,9 @@ export interface ArchiveEvent {
 export interface PushResult {
   /** True when the image was new; false when it was already archived (deduplicated). */
   readonly created: boolean;
-  readonly image: IndexedImage;
+  readonly image: ArchivedImage;
   /** Validators whose attestations this push added. */
   readonly addedAttestations: readonly string[];
-}
-
-/** A readable range of content. */
-export interface ContentRange {
-  readonly start: number;
-  readonly end: number;
-  readonly body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
 async function drain(stream: NodeJS.ReadableStream): Promise<void> {
@@ -83,36 +79,39 @@ async function drain(stream: NodeJS.ReadableStream): Promise<void> {
 /** The archive. Create with {@link openArchive}. */
 export class Archive {
   readonly store: BlobStore;
+  readonly metadata: MetadataStore;
+  /** Every read: indexed queries on the metadata database, content from the store. */
+  readonly read: ReadModel;
   readonly #keyring: Keyring;
   readonly #logger: Logger;
   readonly #maxHeaderBytes: number;
   readonly #now: () => number;
-  readonly #index: ImageIndex;
   readonly #locks = new KeyedMutex<Digest>();
   readonly #uploading = new Set<string>();
   readonly #listeners = new Set<(event: ArchiveEvent) => void>();
   readonly #maxSkewMs: number;
   #registry: Registry;
 
-  constructor(options: ArchiveOptions, index: ImageIndex) {
+  constructor(options: ArchiveOptions) {
     this.store = options.store;
+    this.metadata = options.metadata;
     this.#keyring = options.keyring;
     this.#logger = options.logger;
     this.#maxHeaderBytes = options.maxHeaderBytes;
     this.#now = options.now ?? Date.now;
     this.#registry = options.registry;
-    this.#index = index;
     this.#maxSkewMs = options.maxClockSkewMs ?? 5 * 60 * 1000;
+    this.read = new ReadModel(options.metadata, options.store, options.keyring, () => this.#registry);
   }
 
-  /** Calls `listener` for every event until the returned function is called. */
+  /** Calls `listener` for every event this process causes, until the returned function is called. */
   subscribe(listener: (event: ArchiveEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** Emits an event to every subscriber (a throwing subscriber does not affect the others). */
-  emit(event: Omit<ArchiveEvent, 'at'>): void {
+  /** Tells this process's subscribers, and records the announcement in the outbox (every process's feed). */
+  async #emit(event: Omit<ArchiveEvent, 'at'>): Promise<void> {
     const full: ArchiveEvent = { ...event, at: this.#now() };
     for (const listener of this.#listeners) {
       try {
@@ -121,16 +120,11 @@ export class Archive {
         this.#logger.error('event listener failed', { error });
       }
     }
-  }
-
-  /** Records and announces the moment an image first becomes final. */
-  async #checkFinality(entry: IndexedImage): Promise<void> {
-    if (entry.finalizedAt !== undefined || !this.quorum(entry).final) return;
-    entry.finalizedAt = this.#now();
-    await this.store.createIfAbsent(finalityKey(entry.record.digest), encodeCbor({ v: 1, finalizedAt: entry.finalizedAt }));
-    const r = entry.record;
-    this.#logger.info('image finalized', { chain: r.chain, height: r.height, digest: r.digest });
-    this.emit({ type: 'image.finalized', chain: r.chain, height: r.height, digest: r.digest });
+    try {
+      await this.metadata.appendEvent(full);
+    } catch (error) {
+      this.#logger.error('announcement not recorded', { type: full.type, digest: full.digest, error });
+    }
   }
 
   /** The current validator registry. */
@@ -146,11 +140,6 @@ export class Archive {
   /** True while this process is uploading the blob `key` (cleanup must leave it alone). */
   isUploading(key: string): boolean {
     return this.#uploading.has(key);
-  }
-
-  /** The image index (read-only use). */
-  get index(): ImageIndex {
-    return this.#index;
   }
 
   #chain(chain: string): ChainRegistry {
@@ -175,6 +164,11 @@ export class Archive {
     }
   }
 
+  #conflict(existing: ArchivedImage): CairnError {
+    const { chain, height, digest } = existing.record;
+    return new CairnError('DIGEST_CONFLICT', `${digest} is archived as ${chain} height ${height}`, { details: { chain, height } });
+  }
+
   /**
    * Accepts an image file stream. `declaredLength` (the HTTP Content-Length, when sent) must
    * equal the image's length.
@@ -189,17 +183,16 @@ export class Archive {
       if (declaredLength !== undefined && declaredLength !== opened.contentOffset + header.size) {
         throw new CairnError('BODY_SIZE_MISMATCH', `Content-Length ${declaredLength} differs from the image's ${opened.contentOffset + header.size} bytes`);
       }
-      const existing = this.#index.get(header.digest);
+      const existing = await this.read.find(header.digest);
       if (existing && (existing.record.chain !== header.chain || existing.record.height !== header.height)) throw this.#conflict(existing);
-      // No lock is ever held while the client's bytes are read: a stalled pusher must not hold
-      // up attestations of the image (or anything else). Locks cover only the commit.
       if (existing) {
         await drain(opened.content); // the pusher still has to deliver content that matches
-        const added = await this.#locks.run(header.digest, () => {
-          if (this.#index.get(header.digest) !== existing) throw new CairnError('PRECONDITION_FAILED', `${header.digest} was deleted while it was being pushed again; push it once more`);
-          return this.#addAttestations(existing, attestations);
+        const added = await this.#locks.run(header.digest, async () => {
+          const current = await this.read.find(header.digest);
+          if (!current) throw new CairnError('PRECONDITION_FAILED', `${header.digest} was deleted while it was being pushed again; push it once more`);
+          return this.#addAttestations(current, attestations);
         });
-        return { created: false, image: existing, addedAttestations: added };
+        return { created: false, image: (await this.read.find(header.digest)) ?? existing, addedAttestations: added };
       }
       const blobKey = newBlobKey(header.digest);
       this.#uploading.add(blobKey);
@@ -217,12 +210,12 @@ export class Archive {
   }
 
   /**
-   * Commits an uploaded image: its record is created if absent (the commit point). When another
-   * push (of this process or another one) committed the same image first, ours is redundant: its
-   * blob goes and its attestations are added to the winner.
+   * Commits an uploaded image: its record is created in the bucket if absent (the commit
+   * point), then indexed. When another push (of this process or another one) committed the same
+   * image first, ours is redundant: its blob goes and its attestations are added to the winner.
    */
   async #commit(header: ImageHeader, blob: ImageRecord['blob'], attestations: readonly Attestation[]): Promise<PushResult> {
-    const raced = this.#index.get(header.digest);
+    const raced = await this.read.find(header.digest);
     if (raced) {
       await this.store.delete(blob.key);
       if (raced.record.chain !== header.chain || raced.record.height !== header.height) throw this.#conflict(raced);
@@ -237,23 +230,37 @@ export class Archive {
       throw error;
     }
     if (!created) {
+      // Another process committed the same image first: ours is redundant; index the winner.
       await this.store.delete(blob.key);
       const winner = await this.#loadRecord(header.chain, header.height, header.digest);
-      const entry: IndexedImage = { record: winner, attesters: new Set([winner.producer.validator]) };
-      this.#index.add(entry);
-      return { created: false, image: entry, addedAttestations: await this.#addAttestations(entry, attestations) };
+      const image = await this.index(winner);
+      return { created: false, image, addedAttestations: await this.#addAttestations(image, attestations) };
     }
-    const entry: IndexedImage = { record, attesters: new Set([record.producer.validator]) };
-    this.#index.add(entry);
-    this.emit({ type: 'image.available', chain: record.chain, height: record.height, digest: record.digest, validator: record.producer.validator });
-    const added = await this.#addAttestations(entry, attestations.slice(1));
+    const image = await this.index(record);
+    await this.#emit({ type: 'image.available', chain: record.chain, height: record.height, digest: record.digest, validator: record.producer.validator });
+    const added = await this.#addAttestations(image, attestations.slice(1));
     // Logged by the caller, which knows the request (id, client).
-    return { created: true, image: entry, addedAttestations: [record.producer.validator, ...added] };
+    return { created: true, image: (await this.read.find(record.digest)) ?? image, addedAttestations: [record.producer.validator, ...added] };
   }
 
-  #conflict(existing: IndexedImage): CairnError {
-    const { chain, height, digest } = existing.record;
-    return new CairnError('DIGEST_CONFLICT', `${digest} is archived as ${chain} height ${height}`, { details: { chain, height } });
+  /**
+   * Indexes a committed image record (idempotent): its row and its producer's attestation. Used
+   * by commits and by reconciliation, which adopts records whose row a crash left unwritten.
+   */
+  async index(record: ImageRecord): Promise<ArchivedImage> {
+    await this.metadata.insertImage({
+      digest: record.digest,
+      chain: record.chain,
+      height: record.height,
+      size: record.size,
+      contentType: record.contentType,
+      createdAt: record.createdAt,
+      storedAt: record.storedAt,
+      producer: record.producer.validator,
+      record: encodeImageRecord(record),
+    });
+    await this.metadata.addAttestation(record.digest, record.producer.validator, encodeAttestation(attestationOf(record, record.producer)));
+    return this.read.image(record.digest);
   }
 
   async #loadRecord(chain: string, height: number, digest: Digest): Promise<ImageRecord> {
@@ -261,19 +268,32 @@ export class Archive {
   }
 
   /** Stores the attestations not yet stored (already verified by the caller); returns their validators. */
-  async #addAttestations(entry: IndexedImage, attestations: readonly Attestation[]): Promise<string[]> {
+  async #addAttestations(image: ArchivedImage, attestations: readonly Attestation[]): Promise<string[]> {
     const added: string[] = [];
+    const r = image.record;
     for (const attestation of attestations) {
-      if (entry.attesters.has(attestation.validator)) continue;
-      await this.store.createIfAbsent(attestationKey(entry.record.digest, attestation.validator), encodeAttestation(attestation));
-      entry.attesters.add(attestation.validator);
-      entry.loaded?.set(attestation.validator, attestation);
+      const statement = encodeAttestation(attestation);
+      // The bucket first (the durable copy), then the row; the producer's lives in the record.
+      if (attestation.validator !== r.producer.validator) await this.store.createIfAbsent(attestationKey(r.digest, attestation.validator), statement);
+      if (!(await this.metadata.addAttestation(r.digest, attestation.validator, statement))) continue;
       added.push(attestation.validator);
-      const r = entry.record;
-      this.emit({ type: 'image.attested', chain: r.chain, height: r.height, digest: r.digest, validator: attestation.validator });
+      await this.#emit({ type: 'image.attested', chain: r.chain, height: r.height, digest: r.digest, validator: attestation.validator });
     }
-    await this.#checkFinality(entry);
+    await this.#checkFinality(image);
     return added;
+  }
+
+  /** Records and announces the moment an image's attestations first carry > 2/3 of the registry's weight. */
+  async #checkFinality(image: ArchivedImage): Promise<void> {
+    if (image.finalizedAt !== undefined) return;
+    const r = image.record;
+    const attesters = (await this.read.attesters([image])).get(r.digest) ?? [];
+    if (!this.read.quorum(r.chain, attesters).final) return;
+    const finalizedAt = this.#now();
+    await this.store.createIfAbsent(finalityKey(r.digest), encodeCbor({ v: 1, finalizedAt }));
+    if (!(await this.metadata.markFinal(r.digest, finalizedAt))) return;
+    this.#logger.info('image finalized', { chain: r.chain, height: r.height, digest: r.digest });
+    await this.#emit({ type: 'image.finalized', chain: r.chain, height: r.height, digest: r.digest });
   }
 
   /**
@@ -281,134 +301,82 @@ export class Archive {
    * height, digest, size and content type, and verify under the validator's registered keys.
    * Idempotent. Returns whether it was new.
    */
-  async attest(attestation: Attestation): Promise<{ added: boolean; image: IndexedImage }> {
-    const entry = this.image(attestation.digest);
-    const r = entry.record;
+  async attest(attestation: Attestation): Promise<{ added: boolean; image: ArchivedImage }> {
+    const found = await this.read.image(attestation.digest);
+    const r = found.record;
     if (attestation.chain !== r.chain || attestation.height !== r.height || attestation.size !== r.size || attestation.contentType !== r.contentType) {
       throw new CairnError('INVALID_ARGUMENT', 'attestation does not match the archived image (chain, height, size or content type)', {
         details: { chain: r.chain, height: r.height, size: r.size, contentType: r.contentType },
       });
     }
     this.#checkAttestation(this.#chain(r.chain), attestation);
-    const added = await this.#locks.run(r.digest, () => this.#addAttestations(entry, [attestation]));
-    return { added: added.length > 0, image: entry };
+    const added = await this.#locks.run(r.digest, async () => this.#addAttestations(await this.read.image(r.digest), [attestation]));
+    return { added: added.length > 0, image: await this.read.image(r.digest) };
   }
 
-  /** An archived image, or `NOT_FOUND`. */
-  image(digest: Digest): IndexedImage {
-    const entry = this.#index.get(digest);
-    if (!entry) throw new CairnError('NOT_FOUND', `no archived image ${digest}`);
-    return entry;
-  }
-
-  /** A page of a chain's images (only the final ones with `final`). */
-  list(chain: string, options: ListOptions & { final?: boolean }): { images: IndexedImage[]; nextCursor?: string } {
-    this.#chain(chain);
-    const { final, ...page } = options;
-    return this.#index.list(chain, final ? { ...page, accept: (e) => this.quorum(e).final } : page);
-  }
-
-  /** Quorum status of an image under the current registry. */
-  quorum(entry: IndexedImage): QuorumStatus {
-    const chain = this.#registry.chains.get(entry.record.chain);
-    const weights = new Map(chain ? [...chain.validators.values()].map((v) => [v.id, v.weight] as const) : []);
-    return quorumOf(entry.attesters, weights);
-  }
-
-  /** The highest image of a chain (optionally the highest final one). */
-  latest(chain: string, options: { final?: boolean } = {}): IndexedImage | undefined {
-    this.#chain(chain);
-    return this.#index.latest(chain, options.final ? (e) => this.quorum(e).final : undefined);
-  }
-
-  /** Every stored attestation of an image, producer first, then by validator id. */
-  async attestations(entry: IndexedImage): Promise<HeaderAttestation[]> {
-    if (!entry.loaded) {
-      const loaded = new Map<string, Attestation>();
-      for await (const info of this.store.list(`attestations/${entry.record.digest.slice(9)}/`)) {
-        const attestation = decodeAttestation(await readObject(this.store, info.key));
-        if (attestation.digest === entry.record.digest) loaded.set(attestation.validator, attestation);
-      }
-      entry.loaded = loaded;
-    }
-    const others = [...entry.loaded.values()].map((a) => ({ validator: a.validator, signedAt: a.signedAt, algorithm: a.algorithm, signature: a.signature }));
-    return orderAttestations(entry.record.producer, others);
-  }
-
-  /** The image header with every current attestation: what a served image file starts with. */
-  async header(entry: IndexedImage): Promise<ImageHeader> {
-    const r = entry.record;
-    return { chain: r.chain, height: r.height, digest: r.digest, size: r.size, contentType: r.contentType, createdAt: r.createdAt, attestations: await this.attestations(entry) };
-  }
-
-  /** Opens plaintext content bytes [start, end] (whole content by default). */
-  async content(entry: IndexedImage, start = 0, end = entry.record.size - 1): Promise<ContentRange> {
-    const r = entry.record;
-    if (r.size === 0) return { start: 0, end: -1, body: [] };
-    return { start, end, body: await openSealedContent(this.store, this.#keyring, r.digest, r.size, r.blob, start, end) };
-  }
-
-  /** Keeps an S3 legal hold on the image's blob (Object Lock buckets only); idempotent per process. */
-  async protect(entry: IndexedImage): Promise<boolean> {
-    if (!this.store.setLegalHold || entry.legalHold) return false;
-    await this.store.setLegalHold(entry.record.blob.key, true);
-    entry.legalHold = true;
+  /** Keeps an S3 legal hold on the image's blob (Object Lock buckets only); recorded, so done once. */
+  async protect(image: ArchivedImage): Promise<boolean> {
+    if (!this.store.setLegalHold || image.legalHold) return false;
+    await this.store.setLegalHold(image.record.blob.key, true);
+    await this.metadata.setLegalHold(image.record.digest, this.#now());
     return true;
   }
 
   /** Places an admin hold on an image (idempotent). */
-  async hold(digest: Digest, reason?: string): Promise<IndexedImage> {
-    const entry = this.image(digest);
-    await this.store.put(holdKey(digest), encodeCbor({ v: 1, heldAt: this.#now(), ...(reason ? { reason } : {}) }));
-    entry.held = true;
-    return entry;
+  async hold(digest: Digest, reason?: string): Promise<ArchivedImage> {
+    await this.read.image(digest);
+    const heldAt = this.#now();
+    await this.store.put(holdKey(digest), encodeCbor({ v: 1, heldAt, ...(reason ? { reason } : {}) }));
+    await this.metadata.setHeld(digest, heldAt);
+    return this.read.image(digest);
   }
 
   /** Lifts an admin hold (idempotent). */
-  async release(digest: Digest): Promise<IndexedImage> {
-    const entry = this.image(digest);
+  async release(digest: Digest): Promise<ArchivedImage> {
+    await this.read.image(digest);
     await this.store.delete(holdKey(digest));
-    entry.held = false;
-    return entry;
+    await this.metadata.setHeld(digest, undefined);
+    return this.read.image(digest);
   }
 
   /**
-   * Deletes an image: the record first (from then on the image does not exist), then its
-   * attestations, finality record, hold, delete mark and finally its sealed content. A crash
-   * part-way leaves only objects the orphan cleanup removes.
+   * Deletes an image: its row first (from then on no process lists or serves it), then its
+   * record, its attestations, finality record, hold, delete mark and finally its sealed content.
+   * A crash after the row leaves a complete image in the bucket that reconciliation adopts again
+   * (retention deletes it again later); a crash after the record leaves only objects the orphan
+   * cleanup removes. Never a listed image without its blob.
    */
   async deleteImage(digest: Digest): Promise<void> {
     await this.#locks.run(digest, async () => {
-      const entry = this.image(digest);
-      const r = entry.record;
+      const image = await this.read.image(digest);
+      const r = image.record;
+      const attesters = (await this.read.attesters([image])).get(digest) ?? [];
       // A legal hold would make the blob undeletable: lift it before anything goes.
       if (this.store.setLegalHold) await this.store.setLegalHold(r.blob.key, false);
+      await this.metadata.deleteImage(digest);
       await this.store.delete(imageRecordKey(r.chain, r.height, r.digest));
-      this.#index.remove(digest);
-      // Only objects the index knows exist (anything missed is an orphan the cleanup removes).
-      const others = [...entry.attesters].filter((v) => v !== r.producer.validator).map((v) => attestationKey(digest, v));
       await Promise.all([
-        ...others.map((key) => this.store.delete(key)),
-        ...(entry.finalizedAt === undefined ? [] : [this.store.delete(finalityKey(digest))]),
-        ...(entry.held ? [this.store.delete(holdKey(digest))] : []),
+        ...attesters.filter((v) => v !== r.producer.validator).map((v) => this.store.delete(attestationKey(digest, v))),
+        this.store.delete(finalityKey(digest)),
+        this.store.delete(holdKey(digest)),
         this.store.delete(markKey(digest)),
       ]);
       await this.store.delete(r.blob.key);
       this.#logger.info('image deleted', { chain: r.chain, height: r.height, digest });
-      this.emit({ type: 'image.deleted', chain: r.chain, height: r.height, digest });
+      await this.#emit({ type: 'image.deleted', chain: r.chain, height: r.height, digest });
     });
   }
 
-  /** Releases the store. */
+  /** Releases the store and the database. */
   async close(): Promise<void> {
+    await this.metadata.close();
     await this.store.close();
   }
 }
 
-/** Opens the archive: loads (or seeds) the stored registry and rebuilds the index from the store. */
+/** Opens the archive: loads (or seeds) the stored registry. No work per image. */
 export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   const { registry, seeded } = await loadOrSeedRegistry(options.store, options.registry);
   if (seeded) options.logger.info('registry seeded into the store', { chains: registry.chains.size });
-  const index = await loadIndex(options.store, options.logger);
-  return new Archive({ ...options, registry }, index);
+  return new Archive({ ...options, registry });
 }

@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { encodeImagePrefix } from '../image/image-writer.ts';
 import type { ImageHeader } from '../image/format.ts';
 import type { Archive } from './archive.ts';
-import type { IndexedImage } from './image-index.ts';
+import type { ArchivedImage } from './archived-image.ts';
 
 /** A snapshot of an image file: its prefix is fixed when opened, so reads stay consistent. */
 export interface ImageFile {
-  readonly entry: IndexedImage;
+  readonly entry: ArchivedImage;
   readonly header: ImageHeader;
   /** Preamble and header bytes. */
   readonly prefix: Uint8Array;
@@ -24,8 +24,8 @@ export interface ImageFile {
 }
 
 /** Opens the current image file of `entry`. */
-export async function openImageFile(archive: Archive, entry: IndexedImage): Promise<ImageFile> {
-  const header = await archive.header(entry);
+export async function openImageFile(archive: Archive, entry: ArchivedImage): Promise<ImageFile> {
+  const header = await archive.read.header(entry);
   const prefix = encodeImagePrefix(header);
   const tag = createHash('sha3-256').update(prefix).digest('hex').slice(0, 16);
   const contentSize = entry.record.size;
@@ -39,7 +39,7 @@ export async function openImageFile(archive: Archive, entry: IndexedImage): Prom
       if (start < prefix.length) yield prefix.subarray(start, Math.min(end + 1, prefix.length));
       const contentStart = Math.max(0, start - prefix.length);
       const contentEnd = end - prefix.length;
-      if (contentEnd >= contentStart && contentSize > 0) yield* (await archive.content(entry, contentStart, contentEnd)).body;
+      if (contentEnd >= contentStart && contentSize > 0) yield* (await archive.read.content(entry, contentStart, contentEnd)).body;
     },
   };
 }

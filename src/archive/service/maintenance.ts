@@ -4,12 +4,12 @@
  */
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { digestToBytes } from '../digest.ts';
+import { digestToBytes, type Digest } from '../digest.ts';
 import { unwrapDataKey, wrapDataKey } from '../crypto/data-key.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { BlobStore } from '../store/blob-store.ts';
-import type { ImageIndex } from './image-index.ts';
-import { decodeImageRecord, encodeImageRecord } from './image-record.ts';
+import type { Archive } from './archive.ts';
+import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
 import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, digestOfKey, imageRecordKey, parseAttestationKey, parseBlobKey, parseFinalityKey } from './layout.ts';
 import { rewrapIdentity } from './identity.ts';
 
@@ -23,11 +23,11 @@ export interface CleanupReport {
 /**
  * Removes leftovers of interrupted pushes older than `graceMs`: incomplete multipart uploads,
  * blob objects no image record points to, attestations, finality records, holds and delete
- * marks of images that do not exist. Uploads this process has in flight are skipped (`inFlight`); the grace period
- * protects pushes in flight in another process on the same bucket, so it must exceed the
- * longest push.
+ * marks of images that do not exist (`lookup` answers from the metadata database). Uploads this
+ * process has in flight are skipped (`inFlight`); the grace period protects pushes in flight in
+ * another process on the same bucket, so it must exceed the longest push.
  */
-export async function cleanupOrphans(store: BlobStore, index: ImageIndex, options: { graceMs: number; now: number; logger: Logger; inFlight?: (key: string) => boolean }): Promise<CleanupReport> {
+export async function cleanupOrphans(store: BlobStore, lookup: (digest: Digest) => Promise<ImageRecord | undefined>, options: { graceMs: number; now: number; logger: Logger; inFlight?: (key: string) => boolean }): Promise<CleanupReport> {
   const cutoff = options.now - options.graceMs;
   const report: CleanupReport = { abortedUploads: 0, orphanBlobs: 0, orphanAttestations: 0 };
   if (store.capabilities.multipart && store.listIncompleteUploads && store.abortIncompleteUpload) {
@@ -42,7 +42,7 @@ export async function cleanupOrphans(store: BlobStore, index: ImageIndex, option
   for await (const info of store.list(BLOBS_PREFIX)) {
     const parsed = parseBlobKey(info.key);
     if (!parsed || info.lastModified.getTime() > cutoff) continue;
-    if (index.get(parsed.digest)?.record.blob.key !== info.key) orphanBlobs.push(info.key);
+    if ((await lookup(parsed.digest))?.blob.key !== info.key) orphanBlobs.push(info.key);
   }
   for (const key of orphanBlobs) {
     await store.delete(key);
@@ -63,7 +63,7 @@ export async function cleanupOrphans(store: BlobStore, index: ImageIndex, option
   for (const [prefix, parse] of perImage) {
     for await (const info of store.list(prefix)) {
       const parsed = parse(info.key);
-      if (parsed && !index.get(parsed.digest) && info.lastModified.getTime() <= cutoff) orphanAttestations.push(info.key);
+      if (parsed && info.lastModified.getTime() <= cutoff && !(await lookup(parsed.digest))) orphanAttestations.push(info.key);
     }
   }
   for (const key of orphanAttestations) {
@@ -82,13 +82,14 @@ export interface RotationReport {
 
 /**
  * Rewraps every image's data key, and the server identity, under the keyring's active master
- * key (content is not re-encrypted). Records change by compare-and-swap; the index is updated in place.
+ * key (content is not re-encrypted). Records change by compare-and-swap in the bucket, then in
+ * the metadata database.
  */
-export async function rotateDataKeys(store: BlobStore, index: ImageIndex, keyring: Keyring, logger: Logger): Promise<RotationReport> {
+export async function rotateDataKeys(archive: Archive, keyring: Keyring, logger: Logger): Promise<RotationReport> {
+  const { store } = archive;
   const report: RotationReport = { rewrapped: 0, alreadyCurrent: 0 };
-  for (const chain of index.chains()) {
-    for (const entry of [...index.all(chain)]) {
-      const { record } = entry;
+  for (const chain of (await archive.read.counts()).keys()) {
+    for await (const { record } of archive.read.all(chain)) {
       if (record.blob.keyId === keyring.activeId) {
         report.alreadyCurrent++;
         continue;
@@ -103,8 +104,9 @@ export async function rotateDataKeys(store: BlobStore, index: ImageIndex, keyrin
         const dataKey = unwrapDataKey(keyring, current.blob.keyId, current.blob.wrappedKey, digestBytes);
         const { keyId, wrapped } = wrapDataKey(keyring, dataKey, digestBytes);
         const next = { ...current, blob: { ...current.blob, keyId, wrappedKey: wrapped } };
-        if (await store.replaceIfMatch(key, encodeImageRecord(next), got.info.etag)) {
-          index.add({ ...entry, record: next });
+        const bytes = encodeImageRecord(next);
+        if (await store.replaceIfMatch(key, bytes, got.info.etag)) {
+          await archive.metadata.setRecord(record.digest, bytes);
           report.rewrapped++;
           break;
         }

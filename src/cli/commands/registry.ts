@@ -1,18 +1,9 @@
-/** `cairn registry add | rm | ls` (admin token) and `cairn admin rotate-key` (runs on the store). */
+/** `cairn registry add | rm | ls` (admin token). */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { withServerOptions } from '../server-options.ts';
 import { parsePublicKeys, parseQsshPublicKey, formatPublicKey, formatQsshPublicKey, type RegistryDocument } from '../../archive/index.ts';
-import { parseKeyring } from '../../archive/crypto/keyring.ts';
-import { openArchive } from '../../archive/service/archive.ts';
-import { rotateDataKeys } from '../../archive/service/maintenance.ts';
-import { openStore } from '../../archive/store/create-store.ts';
-import { storeConfigOf } from '../../api/index.ts';
 import { connection, request, type ServerOptions } from '../../client/index.ts';
-import { loadConfig } from '../../config/load-config.ts';
-import { resolveSecrets } from '../../config/dev-secrets.ts';
-import { createLogger } from '../../logger.ts';
-import { parseRegistry } from '../../archive/index.ts';
 import { parseUint } from '../parse.ts';
 import { CairnError } from '../../errors.ts';
 import { printJson, printTable } from '../output.ts';
@@ -79,27 +70,4 @@ export function registerRegistryCommands(program: Command): void {
     if (options.json) return printJson(doc);
     printRegistry(doc);
   });
-
-  const admin = program.command('admin').description('maintenance that runs directly on the store (same configuration as serve)');
-  admin
-    .command('rotate-key')
-    .description('rewrap every data key under the active (first) master key; content is not re-encrypted')
-    .option('--config <file>', 'JSON configuration file (CAIRN_* environment variables override it)')
-    .option('--data <dir>', 'data directory (fs store)')
-    .option('--json', 'print the result as JSON')
-    .action(async (options: { config?: string; data?: string; json?: boolean }) => {
-      const config = await loadConfig({ ...(options.config ? { file: options.config } : {}), overrides: { dataDir: options.data } });
-      const logger = createLogger({ level: 'warn' });
-      const secrets = await resolveSecrets(config);
-      const keyring = parseKeyring(secrets.masterKeys);
-      const store = await openStore(storeConfigOf(config));
-      try {
-        const archive = await openArchive({ store, keyring, registry: parseRegistry({ chains: {} }), logger, maxHeaderBytes: config.maxHeaderBytes });
-        const report = await rotateDataKeys(store, archive.index, keyring, logger);
-        if (options.json) return printJson({ activeKeyId: keyring.activeId, ...report });
-        process.stdout.write(`rewrapped ${report.rewrapped} data keys under master key "${keyring.activeId}" (${report.alreadyCurrent} already current)\n`);
-      } finally {
-        await store.close();
-      }
-    });
 }

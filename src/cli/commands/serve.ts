@@ -30,7 +30,7 @@ export function registerServe(program: Command): void {
       });
       const logger = createLogger({ level: config.logLevel, base: { service: 'cairn' } });
       const server = await startServer(config, logger);
-      process.stdout.write(`cairn: serving on ${server.url} (store: ${server.archive.store.driver}, ${server.archive.index.size} images)${server.qsshPort === undefined ? '' : `; qssh on ${config.qssh.host}:${server.qsshPort}`}\n`);
+      process.stdout.write(`cairn: serving on ${server.url} (store: ${server.archive.store.driver}, database: ${server.archive.metadata.driver})${server.qsshPort === undefined ? '' : `; qssh on ${config.qssh.host}:${server.qsshPort}`}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info('shutting down', { signal });

@@ -16,7 +16,7 @@ import type { Logger } from '../../logger.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { openImageFile, type ImageFile } from '../../archive/service/image-file.ts';
 import { forEachLimited } from '../../archive/concurrency.ts';
-import type { IndexedImage } from '../../archive/service/image-index.ts';
+import type { ArchivedImage } from '../../archive/index.ts';
 import type { CairnMetrics } from '../../metrics.ts';
 import { FX, PFLAG, SFTP_VERSION, dataPacketHead, decodeRequest, encodeResponse, type Attrs, type NameEntry, type SftpRequest, type SftpResponse } from './packets.ts';
 import { listDirectory, normalizePath, resolvePath, type DirEntry } from './virtual-tree.ts';
@@ -133,7 +133,7 @@ export class SftpServer {
   }
 
   /** Attributes of a directory, an image (its file opened to learn its size) or an open file. */
-  async #attrsOf(entry: { kind: 'dir' } | { kind: 'file'; image: IndexedImage } | { kind: 'file'; file: ImageFile }): Promise<Attrs> {
+  async #attrsOf(entry: { kind: 'dir' } | { kind: 'file'; image: ArchivedImage } | { kind: 'file'; file: ImageFile }): Promise<Attrs> {
     if (entry.kind === 'dir') return { permissions: DIR_MODE, uid: 0, gid: 0, size: 0, mtime: toUnixSeconds(Date.now()) };
     const file = 'file' in entry ? entry.file : await openImageFile(this.#archive, entry.image);
     return { size: file.size, uid: 0, gid: 0, permissions: FILE_MODE, atime: toUnixSeconds(file.entry.record.storedAt), mtime: toUnixSeconds(file.entry.record.createdAt) };
@@ -147,13 +147,13 @@ export class SftpServer {
       }
       case 'stat':
       case 'lstat': {
-        const node = resolvePath(this.#archive, normalizePath(request.path));
+        const node = await resolvePath(this.#archive, normalizePath(request.path));
         if (typeof node === 'string') return this.#absent(request.id, node);
         const attrs = await this.#attrsOf(node);
         return this.#reply({ type: 'attrs', id: request.id, attrs });
       }
       case 'open': {
-        const node = resolvePath(this.#archive, normalizePath(request.path));
+        const node = await resolvePath(this.#archive, normalizePath(request.path));
         if (typeof node === 'string') return this.#absent(request.id, node);
         if (node.kind === 'dir') return this.#status(request.id, FX.FAILURE, 'is a directory');
         const file = await openImageFile(this.#archive, node.image);
@@ -165,10 +165,10 @@ export class SftpServer {
       }
       case 'opendir': {
         const path = normalizePath(request.path);
-        const node = resolvePath(this.#archive, path);
+        const node = await resolvePath(this.#archive, path);
         if (typeof node === 'string') return this.#absent(request.id, node);
         if (node.kind !== 'dir') return this.#status(request.id, FX.FAILURE, 'not a directory');
-        const entries: DirEntry[] = [{ name: '.', kind: 'dir' }, { name: '..', kind: 'dir' }, ...listDirectory(this.#archive, path)];
+        const entries: DirEntry[] = [{ name: '.', kind: 'dir' }, { name: '..', kind: 'dir' }, ...(await listDirectory(this.#archive, path))];
         const handle = this.#newHandle({ kind: 'dir', entries, next: 0 });
         if (!handle) return this.#status(request.id, FX.FAILURE, `too many open handles (${MAX_HANDLES})`);
         return this.#reply({ type: 'handle', id: request.id, handle });

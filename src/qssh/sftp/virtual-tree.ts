@@ -12,18 +12,17 @@
  * path; a `..` that would climb above `/`, a NUL byte or an over-long path is refused as hostile.
  */
 import { CairnError } from '../../errors.ts';
-import type { Archive } from '../../archive/service/archive.ts';
-import type { IndexedImage } from '../../archive/service/image-index.ts';
+import type { Archive, ArchivedImage } from '../../archive/index.ts';
 
 export const MAX_PATH_BYTES = 4096;
 const HEX_FILE = /^([0-9a-f]{64})\.cimg$/;
 const HEIGHT = /^(0|[1-9][0-9]{0,15})$/;
 
 /** A resolved node. */
-export type TreeNode = { readonly kind: 'dir'; readonly path: string } | { readonly kind: 'file'; readonly path: string; readonly image: IndexedImage };
+export type TreeNode = { readonly kind: 'dir'; readonly path: string } | { readonly kind: 'file'; readonly path: string; readonly image: ArchivedImage };
 
 /** A directory entry before attributes are filled in. */
-export type DirEntry = { readonly name: string; readonly kind: 'dir' } | { readonly name: string; readonly kind: 'file'; readonly image: IndexedImage };
+export type DirEntry = { readonly name: string; readonly kind: 'dir' } | { readonly name: string; readonly kind: 'file'; readonly image: ArchivedImage };
 
 /** Normalises `raw` (absolute, or relative to `/`) to `/a/b` form; throws for hostile paths. */
 export function normalizePath(raw: string): string {
@@ -42,20 +41,21 @@ export function normalizePath(raw: string): string {
   return `/${out.join('/')}`;
 }
 
-function hexOf(image: IndexedImage): string {
+function hexOf(image: ArchivedImage): string {
   return image.record.digest.slice('sha3-256:'.length);
 }
 
-function chains(archive: Archive): string[] {
-  return [...new Set([...archive.registry.chains.keys(), ...archive.index.chains()])].filter((c) => c !== 'images').sort();
+async function chains(archive: Archive): Promise<string[]> {
+  return [...new Set([...archive.registry.chains.keys(), ...(await archive.read.counts()).keys()])].filter((c) => c !== 'images').sort();
 }
 
-function isChain(archive: Archive, name: string): boolean {
-  return name !== 'images' && (archive.registry.chains.has(name) || archive.index.all(name).length > 0);
+async function isChain(archive: Archive, name: string): Promise<boolean> {
+  return name !== 'images' && (archive.registry.chains.has(name) || (await archive.metadata.latest(name)) !== undefined);
 }
 
-function latest(archive: Archive, chain: string, final: boolean): IndexedImage | undefined {
-  return archive.index.latest(chain, final ? (e) => archive.quorum(e).final : undefined);
+async function latest(archive: Archive, chain: string, final: boolean): Promise<ArchivedImage | undefined> {
+  if (!archive.registry.chains.has(chain)) return undefined;
+  return archive.read.latest(chain, { final });
 }
 
 /**
@@ -63,7 +63,7 @@ function latest(archive: Archive, chain: string, final: boolean): IndexedImage |
  * image (yet); `outside` for a path that cannot be in the tree at all (answered as a permission
  * error, like writes).
  */
-export function resolvePath(archive: Archive, path: string): TreeNode | 'missing' | 'outside' {
+export async function resolvePath(archive: Archive, path: string): Promise<TreeNode | 'missing' | 'outside'> {
   const parts = path.split('/').filter(Boolean);
   if (parts.length === 0) return { kind: 'dir', path };
   const [top, second, third] = parts;
@@ -71,18 +71,18 @@ export function resolvePath(archive: Archive, path: string): TreeNode | 'missing
     if (parts.length === 1) return { kind: 'dir', path };
     const m = parts.length === 2 ? HEX_FILE.exec(second!) : null;
     if (!m) return 'outside';
-    const image = archive.index.get(`sha3-256:${m[1]}`);
+    const image = await archive.read.find(`sha3-256:${m[1]}`);
     return image ? { kind: 'file', path, image } : 'missing';
   }
-  if (!isChain(archive, top!)) return 'outside';
+  if (!(await isChain(archive, top!))) return 'outside';
   if (parts.length === 1) return { kind: 'dir', path };
   if (parts.length === 2 && (second === 'latest' || second === 'latest-final')) {
-    const image = latest(archive, top!, second === 'latest-final');
+    const image = await latest(archive, top!, second === 'latest-final');
     return image ? { kind: 'file', path, image } : 'missing';
   }
   if (!HEIGHT.test(second!) || parts.length > 3 || (parts.length === 3 && !HEX_FILE.test(third!))) return 'outside';
   const height = Number(second);
-  const atHeight = archive.index.list(top!, { fromHeight: height, toHeight: height, limit: 1000 }).images;
+  const atHeight = await archive.read.atHeight(top!, height);
   if (atHeight.length === 0) return 'missing';
   if (parts.length === 2) return { kind: 'dir', path };
   const hex = HEX_FILE.exec(third!)![1];
@@ -91,26 +91,28 @@ export function resolvePath(archive: Archive, path: string): TreeNode | 'missing
 }
 
 /** The entries of a directory node. */
-export function listDirectory(archive: Archive, path: string): DirEntry[] {
+export async function listDirectory(archive: Archive, path: string): Promise<DirEntry[]> {
   const parts = path.split('/').filter(Boolean);
-  if (parts.length === 0) return [{ name: 'images', kind: 'dir' }, ...chains(archive).map((name) => ({ name, kind: 'dir' as const }))];
+  if (parts.length === 0) return [{ name: 'images', kind: 'dir' }, ...(await chains(archive)).map((name) => ({ name, kind: 'dir' as const }))];
+  const out: DirEntry[] = [];
   if (parts[0] === 'images') {
-    return archive.index.chains().flatMap((c) => archive.index.all(c)).map((image) => ({ name: `${hexOf(image)}.cimg`, kind: 'file' as const, image }));
+    for (const chain of (await archive.read.counts()).keys()) {
+      for await (const image of archive.read.all(chain)) out.push({ name: `${hexOf(image)}.cimg`, kind: 'file', image });
+    }
+    return out;
   }
   const chain = parts[0]!;
   if (parts.length === 1) {
-    const out: DirEntry[] = [];
-    const l = latest(archive, chain, false);
-    const lf = latest(archive, chain, true);
+    const l = await latest(archive, chain, false);
+    const lf = await latest(archive, chain, true);
     if (l) out.push({ name: 'latest', kind: 'file', image: l });
     if (lf) out.push({ name: 'latest-final', kind: 'file', image: lf });
     let previous: number | undefined;
-    for (const image of archive.index.all(chain)) {
+    for await (const image of archive.read.all(chain)) {
       if (image.record.height !== previous) out.push({ name: String(image.record.height), kind: 'dir' });
       previous = image.record.height;
     }
     return out;
   }
-  const height = Number(parts[1]);
-  return archive.index.list(chain, { fromHeight: height, toHeight: height, limit: 1000 }).images.map((image) => ({ name: `${hexOf(image)}.cimg`, kind: 'file' as const, image }));
+  return (await archive.read.atHeight(chain, Number(parts[1]))).map((image) => ({ name: `${hexOf(image)}.cimg`, kind: 'file' as const, image }));
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../src/api/index.ts';
 import { encodeAttestation, encodePreamble, signAttestation } from '../../../src/archive/index.ts';
-import { imageBytes, validatorKey } from '../../support/archive-fixtures.ts';
+import { imageBytes, imageCount, validatorKey } from '../../support/archive-fixtures.ts';
 import { startTestServer } from '../../support/server.ts';
 
 const READ_TOKEN = 'read-token-0123456789abcdef';
@@ -137,7 +137,7 @@ describe('slow and vanishing pushers', () => {
 
   it('a new image pushed silently or by a trickle is cut, leaving no record, blob or directory', async () => {
     const before = await blobDirs();
-    const imagesBefore = server.archive.index.size;
+    const imagesBefore = await imageCount(server.archive);
     const cutBefore = await metric('cairn_errors_total', 'UPLOAD_IDLE_TIMEOUT');
     const { bytes } = imageBytes(randomBytes(512 * 1024), { height: 200 });
     const silent = open('POST', '/v1/images', { 'content-length': bytes.length });
@@ -153,7 +153,7 @@ describe('slow and vanishing pushers', () => {
     }
     // Both are counted once the archive has given up on them (and removed what they started).
     while ((await metric('cairn_errors_total', 'UPLOAD_IDLE_TIMEOUT')) < cutBefore + 2) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(server.archive.index.size).toBe(imagesBefore);
+    expect(await imageCount(server.archive)).toBe(imagesBefore);
     expect(await blobDirs()).toEqual(before);
   });
 

@@ -146,7 +146,7 @@ describe('archive on MinIO', () => {
     const content = randomBytes(500_000);
     const { header, bytes } = imageBytes(content, { height: 7000 });
     await pushImage({ base: server.url }, await writeImage(dir, bytes));
-    const key = server.archive.image(header.digest).record.blob.key;
+    const key = (await server.archive.read.image(header.digest)).record.blob.key;
     const stored = await collectBytes((await s3.send(new GetObjectCommand({ Bucket: minio().bucket, Key: key }))).Body as AsyncIterable<Uint8Array>);
     stored[stored.length - 5000] = stored[stored.length - 5000]! ^ 0x01;
     await s3.send(new PutObjectCommand({ Bucket: minio().bucket, Key: key, Body: stored }));
@@ -188,7 +188,7 @@ describe('archive on MinIO', () => {
     }
     expect(stopped).toBe(true);
     expect(during).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE' });
-    expect(server.archive.index.get(header.digest)).toBeUndefined();
+    expect(await server.archive.read.find(header.digest)).toBeUndefined();
     expect((await fetch(`${server.url}/v1/images/${header.digest}`)).status).toBe(404);
     // Once MinIO is back, the same server accepts the push. (If MinIO could not be told to abort
     // the multipart upload while it was down, the periodic cleanup removes it later.)

@@ -11,7 +11,7 @@ import type { RunningServer } from '../../../src/api/index.ts';
 import { createSnapshot, encodeAttestation, formatPublicKey, parseRegistry, signAttestation, type Registry } from '../../../src/archive/index.ts';
 import { attestImage, catchUp, fetchIdentity, pushImage, watchEvents } from '../../../src/client/index.ts';
 import type { SignedEvent } from '../../../src/archive/service/announcement.ts';
-import { imageBytes, validatorKey } from '../../support/archive-fixtures.ts';
+import { allImages, imageBytes, validatorKey } from '../../support/archive-fixtures.ts';
 import { TEST_ADMIN_TOKEN, startTestServer } from '../../support/server.ts';
 
 /** alice 1, bob 2, carol 2: bob and carol together hold 4/5 > 2/3; alice alone 1/5. */
@@ -78,7 +78,7 @@ describe('attestations and finality', () => {
       ['JSON missing fields', postAttestation(header.digest, JSON.stringify({ digest: header.digest, signature: 'AAAA' }), 'application/json'), 400, 'INVALID_ARGUMENT'],
     ];
     for (const [name, pending, status, code] of cases) expect(await pending, name).toMatchObject({ status, code });
-    expect(server.archive.image(header.digest).attesters).toEqual(new Set(['alice']));
+    expect((await server.archive.read.attesters([await server.archive.read.image(header.digest)])).get(header.digest)).toEqual(['alice']);
     // The same attestation as JSON is accepted.
     const json = { ...signed, signature: Buffer.from(signed.signature).toString('base64') };
     expect(await postAttestation(header.digest, JSON.stringify(json), 'application/json')).toMatchObject({ status: 201, added: true });
@@ -153,7 +153,7 @@ describe("the seed's partition scenario", () => {
 
     // The retention plan marks Alice's conflicting images ORPHANED (delete).
     const plan = (await (await fetch(`${server.url}/v1/admin/retention/plan?chain=devnet`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as { decisions: Array<{ digest: string; height: number; rule: string; action: string }> };
-    const aliceDigests = new Set<string>(server.archive.index.all('devnet').filter((e) => e.record.producer.validator === 'alice' && e.record.height >= 1100).map((e) => e.record.digest));
+    const aliceDigests = new Set<string>((await allImages(server.archive, 'devnet')).filter((e) => e.record.producer.validator === 'alice' && e.record.height >= 1100).map((e) => e.record.digest));
     const aliceDecisions = plan.decisions.filter((d) => aliceDigests.has(d.digest));
     expect(aliceDecisions).toHaveLength(5);
     expect(aliceDecisions.every((d) => ['ORPHANED', 'SUPERSEDED'].includes(d.rule) && d.action === 'delete')).toBe(true);

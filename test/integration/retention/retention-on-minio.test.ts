@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { openArchive, type Archive, type BlobStore } from '../../../src/archive/index.ts';
+import type { Archive, BlobStore } from '../../../src/archive/index.ts';
 import { RetentionScheduler, RetentionSweeper, currentPlan, policyOf } from '../../../src/retention/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
-import { bodyOf, imageBytes, testKeyring, testRegistry } from '../../support/archive-fixtures.ts';
+import { allImages, bodyOf, imageBytes, testArchive } from '../../support/archive-fixtures.ts';
 import { s3StoreFor, useMinio } from '../../support/minio.ts';
 
 const HOUR = 3_600_000;
@@ -22,7 +22,7 @@ let now = 1_900_000_000_000;
 
 beforeAll(async () => {
   store = await s3StoreFor(minio());
-  archive = await openArchive({ store, keyring: testKeyring(), registry: testRegistry(), logger: silentLogger, maxHeaderBytes: 1 << 20, now: () => now });
+  archive = await testArchive(store, { now: () => now });
   s3 = new S3Client({ endpoint: minio().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: minio().accessKeyId, secretAccessKey: minio().secretAccessKey } });
 }, 120_000);
 afterAll(async () => {
@@ -53,9 +53,9 @@ describe('retention on MinIO', () => {
     await scheduler.runOnce('devnet');
     now += config.graceMs;
     await scheduler.runOnce('devnet');
-    const plan = currentPlan(archive, 'devnet', policyOf(config, 'devnet', 1000), now);
+    const plan = await currentPlan(archive, 'devnet', policyOf(config, 'devnet', 1000), now);
     expect(plan.filter((d) => d.action === 'delete')).toEqual([]);
-    const kept = new Set(archive.index.all('devnet').map((e) => e.record.digest.slice(9)));
+    const kept = new Set((await allImages(archive, 'devnet')).map((e) => e.record.digest.slice(9)));
     expect(kept.size).toBeLessThan(252);
     expect(kept.size).toBeGreaterThanOrEqual(10);
     // Records, blobs and attestations exist exactly for kept images; no marks are left over.
@@ -70,7 +70,7 @@ describe('retention on MinIO', () => {
   }, 180_000);
 
   it('puts legal holds on protected images: a plain SDK delete of the held version fails, Cairn lifts the hold before deleting', async () => {
-    const boundary = archive.index.all('devnet').find((e) => e.record.height % 1000 === 0);
+    const boundary = (await allImages(archive, 'devnet')).find((e) => e.record.height % 1000 === 0);
     expect(boundary).toBeDefined();
     const key = boundary!.record.blob.key;
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: minio().bucket, Prefix: key }));

@@ -50,7 +50,7 @@ describe('s3 store on MinIO', () => {
     const { image } = await archive.push(bodyOf(bytes, 256 * 1024));
     const stored = await few.head(image.record.blob.key);
     expect(stored?.etag).toMatch(/-3"?$/); // a multipart ETag names its part count
-    expect((await collectBytes((await archive.content(archive.image(header.digest))).body)).equals(content)).toBe(true);
+    expect((await collectBytes((await archive.read.content(await archive.read.image(header.digest))).body)).equals(content)).toBe(true);
     await archive.close();
   });
 });

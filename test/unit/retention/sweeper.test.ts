@@ -4,7 +4,7 @@ import { createMemoryStore } from '../../../src/archive/store/drivers/memory-dri
 import { RetentionSweeper, type RetentionPolicy } from '../../../src/retention/index.ts';
 import type { ArchiveEvent } from '../../../src/archive/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
-import { allKeys, bodyOf, imageBytes, testArchive } from '../../support/archive-fixtures.ts';
+import { allImages, allKeys, bodyOf, imageBytes, testArchive } from '../../support/archive-fixtures.ts';
 
 const DAY = 86_400_000;
 const policy: RetentionPolicy = { keepLast: 3, epochLength: 1000, maxAgeMs: 7 * DAY };
@@ -36,12 +36,12 @@ describe('retention sweeper (mark, grace, sweep)', () => {
     expect(early).toMatchObject({ marked: 0, deleted: 0 });
     const sweep = await sweeper.run('devnet', { policy, graceMs: GRACE, now: clock.advance(GRACE) });
     expect(sweep).toMatchObject({ deleted: 2, bytesFreed: 200 });
-    expect(archive.index.all('devnet').map((e) => e.record.height)).toEqual([1000, 1300, 1400, 1500, 1600]);
+    expect((await allImages(archive, 'devnet')).map((e) => e.record.height)).toEqual([1000, 1300, 1400, 1500, 1600]);
     expect(deleted.map((e) => e.height)).toEqual([1100, 1200]);
     const again = await sweeper.run('devnet', { policy, graceMs: GRACE, now: clock.advance(1) });
     expect(again).toMatchObject({ marked: 0, deleted: 0 });
     // No blob, record, attestation or mark of a deleted image is left.
-    const live = new Set(archive.index.all('devnet').map((e) => e.record.digest.slice(9)));
+    const live = new Set((await allImages(archive, 'devnet')).map((e) => e.record.digest.slice(9)));
     const leftovers = (await allKeys(store)).filter((k) => /[0-9a-f]{64}/.test(k) && ![...live].some((d) => k.includes(d)));
     expect(leftovers).toEqual([]);
     expect((await sweeper.history('devnet')).length).toBe(4);
@@ -50,18 +50,18 @@ describe('retention sweeper (mark, grace, sweep)', () => {
   it('keeps held images, unmarks images the plan keeps again, and changes nothing on a dry run', async () => {
     const { archive, sweeper, clock } = await setup([1100, 1200, 1300, 1400, 1500], { final: [1500] });
     clock.advance(30 * DAY);
-    const held = archive.index.all('devnet')[0]!.record.digest;
+    const held = (await allImages(archive, 'devnet'))[0]!.record.digest;
     await archive.hold(held);
     const dry = await sweeper.run('devnet', { policy, graceMs: 0, now: clock.get(), dryRun: true });
     expect(dry).toMatchObject({ dryRun: true, marked: 1 });
     expect((await sweeper.history('devnet')).length).toBe(0);
     const marked = await sweeper.run('devnet', { policy, graceMs: GRACE, now: clock.get() });
     expect(marked.marked).toBe(1); // 1200 (1100 is held)
-    const digest1200 = archive.index.all('devnet')[1]!.record.digest;
+    const digest1200 = (await allImages(archive, 'devnet'))[1]!.record.digest;
     await archive.hold(digest1200);
     const after = await sweeper.run('devnet', { policy, graceMs: GRACE, now: clock.advance(GRACE) });
     expect(after).toMatchObject({ deleted: 0, unmarked: 1 });
-    expect(archive.index.all('devnet')).toHaveLength(5);
+    expect((await allImages(archive, 'devnet'))).toHaveLength(5);
   });
 
   it('refuses overlapping runs of one chain', async () => {
@@ -86,13 +86,13 @@ describe('an interrupted run', () => {
     expect(broken.errors.length).toBeGreaterThan(0);
     store.delete = originalDelete;
     // Every image is either fully there (record and blob) or has no record at all.
-    for (const entry of archive.index.all('devnet')) expect(await store.head(entry.record.blob.key)).toBeDefined();
+    for (const entry of (await allImages(archive, 'devnet'))) expect(await store.head(entry.record.blob.key)).toBeDefined();
     const { cleanupOrphans } = await import('../../../src/archive/service/maintenance.ts');
-    const cleaned = await cleanupOrphans(store, archive.index, { graceMs: 0, now: Date.now() + 1, logger: silentLogger });
+    const cleaned = await cleanupOrphans(store, async (digest) => (await archive.read.find(digest))?.record, { graceMs: 0, now: Date.now() + 1, logger: silentLogger });
     expect(cleaned.orphanBlobs).toBe(broken.errors.length);
     const next = await sweeper.run('devnet', { policy, graceMs: 0, now: clock.advance(1) });
     expect(next).toMatchObject({ marked: 0, deleted: 0, errors: [] });
-    const live = new Set(archive.index.all('devnet').map((e) => e.record.digest.slice(9)));
+    const live = new Set((await allImages(archive, 'devnet')).map((e) => e.record.digest.slice(9)));
     expect((await allKeys(store)).filter((k) => /[0-9a-f]{64}/.test(k) && ![...live].some((d) => k.includes(d)))).toEqual([]);
   });
 });
