@@ -8,8 +8,9 @@ import { serve } from '@hono/node-server';
 import { join, resolve } from 'node:path';
 import { parseKeyring } from '../archive/crypto/keyring.ts';
 import { parseRegistry, readRegistryFile, type Registry } from '../archive/index.ts';
-import { openArchive, type Archive } from '../archive/service/archive.ts';
+import { REGISTRY_CHANGED, openArchive, type Archive } from '../archive/service/archive.ts';
 import { reindex } from '../archive/service/reindex.ts';
+import { claimBucket } from '../archive/service/bucket-claim.ts';
 import { IMAGES_PREFIX } from '../archive/service/layout.ts';
 import type { BlobStore } from '../archive/store/blob-store.ts';
 import { describeDatabaseUrl, openMetadata, type MetadataStore } from '../metadata/index.ts';
@@ -53,16 +54,18 @@ export function databaseUrlOf(config: CairnConfig): string {
 
 /**
  * Opens the archive a configuration describes: its store (instrumented when `metrics` are
- * given), its metadata database, the stored registry. On the first start of a database beside
- * a bucket that already holds images, the database is built from the bucket first.
+ * given), its metadata database — which must be the one the bucket records (bucket-claim.ts;
+ * `claimBucket` makes it so) —, the stored registry. On the first start of a database beside a
+ * bucket that already holds images, the database is built from the bucket first.
  */
-export async function openConfiguredArchive(config: CairnConfig, secrets: { masterKeys: readonly string[]; registryFile?: string }, logger: Logger, options: { now?: () => number; metrics?: CairnMetrics } = {}): Promise<Archive> {
+export async function openConfiguredArchive(config: CairnConfig, secrets: { masterKeys: readonly string[]; registryFile?: string }, logger: Logger, options: { now?: () => number; metrics?: CairnMetrics; claimBucket?: boolean } = {}): Promise<Archive> {
   const keyring = parseKeyring(secrets.masterKeys);
   const opened = await openStore(storeConfigOf(config));
   const store = options.metrics ? instrumentStore(opened, options.metrics) : opened;
   let metadata: MetadataStore | undefined;
   try {
     metadata = await openMetadata(databaseUrlOf(config), { onError: (error) => logger.warn('metadata database', { error }) });
+    await claimBucket(store, metadata, { take: options.claimBucket === true });
     const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
     const archive = await openArchive({ store, metadata, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
     if ((await metadata.counts()).size === 0 && (await firstImageRecord(store))) {
@@ -107,8 +110,14 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
     // Leftovers the store could not be told to drop at the time (e.g. it was down) go later.
     const cleanupTimer = setInterval(() => void maintain(), config.cleanupIntervalMs);
     cleanupTimer.unref();
-    // Registry changes made by other processes on the bucket arrive within registryRefreshMs.
-    const stopFollowing = followStoredRegistry(store, config.registryRefreshMs, (registry) => archive.setRegistry(registry), (error) => logger.warn('registry refresh failed', { error }));
+    // Registry changes made by other processes arrive when they announce them (outbox), and at
+    // the latest within registryRefreshMs (a change made around the database, e.g. by hand).
+    const registryFollower = followStoredRegistry(store, config.registryRefreshMs, (registry) => archive.setRegistry(registry), (error) => logger.warn('registry refresh failed', { error }));
+    const stopRegistryNotices = archive.metadata.subscribe((event) => event.type === REGISTRY_CHANGED && registryFollower.check());
+    const stopFollowing = (): void => {
+      stopRegistryNotices();
+      registryFollower.stop();
+    };
     const identity = await loadOrCreateIdentity(store, keyring);
     const events = new EventLog(archive, identity);
     const retention = new RetentionScheduler(archive, new RetentionSweeper(archive, logger), config.retention, logger, options.now ?? Date.now);

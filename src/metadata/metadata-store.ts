@@ -98,6 +98,8 @@ export interface MetadataStore {
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
 
+  /** This database's identity: a random id chosen once, when it was first asked for. */
+  databaseId(): Promise<string>;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

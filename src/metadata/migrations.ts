@@ -11,7 +11,8 @@
  *    finality was proven, `held_at` an admin hold, `legal_hold_at` an S3 legal hold placed;
  *  - attestations: one row per (image, validator), the standalone attestation's CBOR;
  *  - events: the announcement outbox (global ids);
- *  - leases: named leases (retention runs) with an expiry.
+ *  - leases: named leases (retention runs) with an expiry;
+ *  - settings: the database's own facts (its random id, which the bucket it indexes records).
  */
 
 /** One migration. */
@@ -47,6 +48,7 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, chain TEXT NOT NULL, type TEXT NOT NULL, height INTEGER NOT NULL, digest TEXT NOT NULL, validator TEXT, at INTEGER NOT NULL) STRICT',
       'CREATE INDEX events_by_chain ON events (chain, id)',
       'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL) STRICT',
+      'CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT',
     ],
     postgres: [
       `CREATE TABLE images (${imagesColumns('BIGINT', 'BYTEA')})`,
@@ -56,6 +58,7 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE TABLE events (id BIGSERIAL PRIMARY KEY, chain TEXT NOT NULL, type TEXT NOT NULL, height BIGINT NOT NULL, digest TEXT NOT NULL, validator TEXT, at BIGINT NOT NULL)',
       'CREATE INDEX events_by_chain ON events (chain, id)',
       'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)',
+      'CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
     ],
   },
 ];

@@ -5,6 +5,7 @@
  * order (a reader never skips an id that commits later) and every process is woken at commit.
  * BIGINT columns are read as numbers (Cairn's integers stay below 2^53).
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CairnError } from '../errors.ts';
 import { EventFollower } from './event-follower.ts';
@@ -189,6 +190,10 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     acquireLease: async (name, holder, ttlMs, now) => (await first(SQL.acquireLease, [name, holder, now + ttlMs, now])) !== undefined,
     releaseLease: async (name, holder) => void (await query(SQL.releaseLease, [name, holder])),
     ping: async () => void (await query('SELECT 1 AS ok')),
+    databaseId: async () => {
+      await query(SQL.initSetting, ['database_id', randomUUID()]);
+      return String((await first(SQL.setting, ['database_id']))?.value);
+    },
     async close() {
       closed = true;
       clearTimeout(retry);

@@ -28,6 +28,8 @@ export const SQL = {
   acquireLease:
     'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE leases.holder = excluded.holder OR leases.expires_at <= ? RETURNING holder',
   releaseLease: 'DELETE FROM leases WHERE name = ? AND holder = ?',
+  initSetting: 'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
+  setting: 'SELECT value FROM settings WHERE name = ?',
 } as const;
 
 /** The page query and its parameters. */

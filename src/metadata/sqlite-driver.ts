@@ -5,6 +5,7 @@
  * indexed. Announcements reach subscribers by polling the outbox (`pollMs`) and right after this
  * process's own appends.
  */
+import { randomUUID } from 'node:crypto';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -127,6 +128,10 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     acquireLease: (name, holder, ttlMs, now) => run(() => get(SQL.acquireLease, [name, holder, now + ttlMs, now]) !== undefined),
     releaseLease: (name, holder) => run(() => void stmt(SQL.releaseLease).run(name, holder)),
     ping: () => run(() => void get('SELECT 1 AS ok', [])),
+    databaseId: () => run(() => {
+      stmt(SQL.initSetting).run('database_id', randomUUID());
+      return String(get(SQL.setting, ['database_id'])?.value);
+    }),
     async close() {
       clearInterval(poller);
       await follower.settled();

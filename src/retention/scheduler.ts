@@ -7,6 +7,9 @@ import { schedule, type ScheduledTask } from 'node-cron';
 import type { Logger } from '../logger.ts';
 import type { Archive } from '../archive/index.ts';
 import { RetentionLease } from './lease.ts';
+
+/** How long a retention lease lasts unless renewed (a crashed holder blocks runs that long). */
+const LEASE_TTL_MS = 60_000;
 import type { RetentionPolicy } from './planner.ts';
 import type { RetentionRunReport, RetentionSweeper } from './sweeper.ts';
 
@@ -42,7 +45,7 @@ export class RetentionScheduler {
     this.config = config;
     this.logger = logger;
     this.now = now;
-    this.#lease = new RetentionLease(archive.store);
+    this.#lease = new RetentionLease(archive.metadata);
   }
 
   /** One leased run of `chain`; undefined when another process holds the lease. */
@@ -50,15 +53,24 @@ export class RetentionScheduler {
     const registered = this.archive.registry.chains.get(chain);
     if (!registered) return undefined;
     const now = this.now();
-    if (!(await this.#lease.acquire(chain, now, Math.max(60_000, this.config.graceMs)))) {
+    if (!(await this.#lease.acquire(chain, now, LEASE_TTL_MS))) {
       this.logger.info('retention run skipped: another process holds the lease', { chain });
       return undefined;
     }
+    // Renewed while the run lasts, so a long run never overlaps another process's.
+    const renewal = setInterval(() => {
+      void this.#lease.acquire(chain, this.now(), LEASE_TTL_MS).then(
+        (held) => held || this.logger.error('retention lease lost during a run', { chain }),
+        (error: unknown) => this.logger.warn('retention lease renewal failed', { chain, error }),
+      );
+    }, LEASE_TTL_MS / 3);
+    renewal.unref();
     try {
       const report = await this.sweeper.run(chain, { policy: policyOf(this.config, chain, registered.epochLength), graceMs: this.config.graceMs, now, ...(options.dryRun ? { dryRun: true } : {}) });
       for (const listener of this.#listeners) listener(report);
       return report;
     } finally {
+      clearInterval(renewal);
       await this.#lease.release(chain);
     }
   }

@@ -27,7 +27,8 @@ beforeAll(async () => {
   const doc = registryToDocument(testRegistry());
   doc.chains.devnet!.validators[0] = { ...doc.chains.devnet!.validators[0]!, qsshKey: formatQsshPublicKey(falcon.publicKey).trim() };
   const masterKey = generateMasterKeyEntry('shared');
-  const common = { minio: minio(), masterKey, registry: parseRegistry(doc), registryRefreshMs: 200 };
+  // One database for both (as several processes on one bucket must share one).
+  const common = { minio: minio(), masterKey, registry: parseRegistry(doc), registryRefreshMs: 200, extra: { database: `sqlite:${join(dir, 'shared.sqlite')}` } };
   await mkdir(join(dir, 'a'));
   await mkdir(join(dir, 'b'));
   a = await startTestServer({ dataDir: join(dir, 'a'), ...common });

@@ -157,6 +157,13 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       stopThere();
     });
 
+    it('has one identity, the same for every connection, chosen once', async () => {
+      const id = await store.databaseId();
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await other.databaseId()).toBe(id);
+      expect(await store.databaseId()).toBe(id);
+    });
+
     it('leases: one holder at a time, renewable by the holder, taken over once expired, released', async () => {
       const name = `lease-${freshChain()}`;
       expect(await store.acquireLease(name, 'a', 1000, 0)).toBe(true);

@@ -15,7 +15,6 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { registryToDocument, type RegistryDocument } from '../../archive/index.ts';
 import type { Archive } from '../../archive/service/archive.ts';
-import { updateStoredRegistry } from '../../archive/service/registry-store.ts';
 import { CairnError } from '../../errors.ts';
 import { parseInstant } from '../../instant.ts';
 import type { Logger } from '../../logger.ts';
@@ -34,9 +33,7 @@ export type RetentionSettings = RetentionScheduler;
 export function adminRoutes(archive: Archive, logger: Logger, retention: RetentionSettings): Hono {
   const app = new Hono();
   const apply = async (change: (doc: RegistryDocument) => RegistryDocument): Promise<RegistryDocument> => {
-    const registry = await updateStoredRegistry(archive.store, change);
-    archive.setRegistry(registry);
-    return registryToDocument(registry);
+    return registryToDocument(await archive.updateRegistry(change));
   };
 
   on(app, MOUNT, ROUTES.getRegistry, (c) => respond(c, registryToDocument(archive.registry)));

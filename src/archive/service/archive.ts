@@ -24,7 +24,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { attestationOf, encodeAttestation, verifyAttestation } from '../image/attestation.ts';
 import type { Attestation, HeaderAttestation, ImageHeader } from '../image/format.ts';
 import { openImage } from '../image/image-reader.ts';
-import type { ChainRegistry, Registry } from '../registry/registry.ts';
+import type { ChainRegistry, Registry, RegistryDocument } from '../registry/registry.ts';
 import { readObject, type BlobStore } from '../store/blob-store.ts';
 import { encodeCbor } from '../cbor/deterministic-cbor.ts';
 import { KeyedMutex } from '../concurrency.ts';
@@ -32,7 +32,7 @@ import type { ArchivedImage } from './archived-image.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
 import { attestationKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey } from './layout.ts';
 import { ReadModel } from './read-model.ts';
-import { loadOrSeedRegistry } from './registry-store.ts';
+import { loadOrSeedRegistry, updateStoredRegistry } from './registry-store.ts';
 import { storeSealedContent } from './sealed-content.ts';
 
 /** Everything the archive needs from its host. */
@@ -71,6 +71,9 @@ export interface PushResult {
   /** Validators whose attestations this push added. */
   readonly addedAttestations: readonly string[];
 }
+
+/** The outbox event type by which a process tells the others that the stored registry changed. */
+export const REGISTRY_CHANGED = 'registry.changed';
 
 async function drain(stream: NodeJS.ReadableStream): Promise<void> {
   await pipeline(stream, new Writable({ write: (_c, _e, cb) => cb() }));
@@ -132,9 +135,21 @@ export class Archive {
     return this.#registry;
   }
 
-  /** Replaces the in-memory registry after it was updated in the store. */
+  /** Replaces the in-memory registry after it was updated in the store (by any process). */
   setRegistry(registry: Registry): void {
     this.#registry = registry;
+  }
+
+  /**
+   * Changes the stored registry (compare-and-swap, retried), uses it here at once, and tells the
+   * other processes through the outbox (`registry.changed`), so they re-read it now rather than
+   * at their next poll.
+   */
+  async updateRegistry(change: (current: RegistryDocument) => RegistryDocument): Promise<Registry> {
+    const registry = await updateStoredRegistry(this.store, change);
+    this.#registry = registry;
+    await this.metadata.appendEvent({ chain: '', type: REGISTRY_CHANGED, height: 0, digest: '', at: this.#now() }).catch((error: unknown) => this.#logger.warn('registry change not announced', { error }));
+    return registry;
   }
 
   /** True while this process is uploading the blob `key` (cleanup must leave it alone). */

@@ -27,6 +27,8 @@ export const FINALITY_PREFIX = 'finality/';
 export const IDENTITY_KEY = 'identity/server.cbor';
 export const HOLDS_PREFIX = 'holds/';
 export const MARKS_PREFIX = 'retention/marks/';
+/** Which metadata database indexes this bucket (bucket-claim.ts). */
+export const DATABASE_MARKER_KEY = 'metadata/database.json';
 
 /** Key of an image's admin hold. */
 export function holdKey(digest: Digest): string {

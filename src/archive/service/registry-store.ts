@@ -53,10 +53,11 @@ export async function updateStoredRegistry(store: BlobStore, change: (current: R
  * Follows changes other processes make to the stored registry: every `intervalMs`, a HEAD of
  * the registry object; when its etag differs from the last one seen (the first check always
  * reads), the registry is read and handed to `apply` (applying an unchanged registry again is
- * harmless). Returns a function that stops following. Failures (store down, a registry
- * that does not validate) keep the current registry and are reported to `onError`.
+ * harmless). Returns `check` (to look now, e.g. when another process announces a change) and
+ * `stop`. Failures (store down, a registry that does not validate) keep the current registry and
+ * are reported to `onError`.
  */
-export function followStoredRegistry(store: BlobStore, intervalMs: number, apply: (registry: Registry) => void, onError: (error: unknown) => void): () => void {
+export function followStoredRegistry(store: BlobStore, intervalMs: number, apply: (registry: Registry) => void, onError: (error: unknown) => void): { check: () => void; stop: () => void } {
   let lastEtag: string | undefined;
   let running = false;
   const check = async (): Promise<void> => {
@@ -79,5 +80,5 @@ export function followStoredRegistry(store: BlobStore, intervalMs: number, apply
   void check();
   const timer = setInterval(() => void check(), intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return { check: () => void check(), stop: () => clearInterval(timer) };
 }

@@ -18,11 +18,11 @@ interface AdminOptions {
 const withConfig = (command: Command): Command =>
   command.option('--config <file>', 'JSON configuration file (CAIRN_* environment variables override it)').option('--data <dir>', 'data directory (fs store, default SQLite database)').option('--json', 'print the result as JSON');
 
-async function open(options: AdminOptions): Promise<{ archive: Awaited<ReturnType<typeof openConfiguredArchive>>; keyring: ReturnType<typeof parseKeyring> }> {
+async function open(options: AdminOptions, claimBucket = false): Promise<{ archive: Awaited<ReturnType<typeof openConfiguredArchive>>; keyring: ReturnType<typeof parseKeyring> }> {
   const config = await loadConfig({ ...(options.config ? { file: options.config } : {}), overrides: { dataDir: options.data } });
   const logger = createLogger({ level: 'warn' });
   const secrets = await resolveSecrets(config);
-  return { archive: await openConfiguredArchive(config, secrets, logger), keyring: parseKeyring(secrets.masterKeys) };
+  return { archive: await openConfiguredArchive(config, secrets, logger, { claimBucket }), keyring: parseKeyring(secrets.masterKeys) };
 }
 
 /** Registers `admin`. */
@@ -38,8 +38,8 @@ export function registerAdminCommands(program: Command): void {
       await archive.close();
     }
   });
-  withConfig(admin.command('reindex').description('rebuild the metadata database from the bucket (resumable: run it again after an interruption)')).action(async (options: AdminOptions) => {
-    const { archive } = await open(options);
+  withConfig(admin.command('reindex').description("rebuild the metadata database from the bucket and make it the bucket's index (resumable: run it again after an interruption)")).action(async (options: AdminOptions) => {
+    const { archive } = await open(options, true);
     try {
       // The number of records is not known before the listing ends: count them as they go.
       const tty = !options.json && process.stderr.isTTY;

@@ -3,7 +3,8 @@
  * promise that bad input and faults leave nothing behind.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -24,7 +25,8 @@ let s3: S3Client;
 let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await tempDir('cairn-it-');
+  // Not tempDir(): that one goes after the first test, and this server (and its database) stays.
+  dataDir = await mkdtemp(join(tmpdir(), 'cairn-it-'));
   server = await startTestServer({ dataDir, minio: minio(), masterKey });
   s3 = new S3Client({ endpoint: minio().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: minio().accessKeyId, secretAccessKey: minio().secretAccessKey } });
 }, 120_000);
@@ -32,6 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   s3?.destroy();
+  await rm(dataDir, { recursive: true, force: true });
 });
 
 async function bucketState(): Promise<{ objects: string[]; uploads: string[] }> {
@@ -199,7 +202,9 @@ describe('archive on MinIO', () => {
 
   it('after a SIGKILL mid-push, a restarted server shows no partial image and aborts the leftover multipart upload', async () => {
     const dir = await tempDir('cairn-kill-');
-    const child = await spawnServer({ dataDir: dir, minio: minio(), orphanGraceMs: 0, masterKey });
+    // Another process on the same bucket shares its database (one SQLite file on one host).
+    const database = `sqlite:${join(dataDir, 'cairn.sqlite')}`;
+    const child = await spawnServer({ dataDir: dir, minio: minio(), orphanGraceMs: 0, masterKey, extra: { database } });
     const content = randomBytes(40 * 1024 * 1024);
     const { header, bytes } = imageBytes(content, { height: 9000 });
     let sent = 0;
@@ -219,12 +224,13 @@ describe('archive on MinIO', () => {
     await child.kill('SIGKILL');
     await pushing;
 
-    const restarted = await spawnServer({ dataDir: dir, minio: minio(), orphanGraceMs: 0, masterKey });
+    const restarted = await spawnServer({ dataDir: dir, minio: minio(), orphanGraceMs: 0, masterKey, extra: { database } });
     try {
       const response = await fetch(`${restarted.url}/v1/images/${header.digest}`);
       expect(response.status).toBe(404);
+      // The restarted process's background cleanup aborts the killed push's upload.
+      await expect.poll(async () => (await bucketState()).uploads, { timeout: 20_000 }).toEqual([]);
       const state = await bucketState();
-      expect(state.uploads).toEqual([]);
       expect(state.objects.filter((k) => k.includes(header.digest.slice(9)))).toEqual([]);
     } finally {
       await restarted.kill();

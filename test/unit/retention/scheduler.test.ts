@@ -4,15 +4,16 @@ import { createMemoryStore } from '../../../src/archive/store/drivers/memory-dri
 import { RetentionLease, RetentionScheduler, RetentionSweeper, policyOf } from '../../../src/retention/index.ts';
 import { loadConfig } from '../../../src/config/load-config.ts';
 import { silentLogger } from '../../../src/logger.ts';
+import { openMetadata } from '../../../src/metadata/index.ts';
 import { bodyOf, imageBytes, testArchive } from '../../support/archive-fixtures.ts';
 
 const config = { keepLast: 10, maxAgeMs: 7 * 86_400_000, graceMs: 0, schedule: '0 * * * *', chains: { testnet: { keepLast: 2 } } };
 
 describe('retention lease and scheduler', () => {
   it('lets exactly one of two processes hold a chain lease until it expires or is released', async () => {
-    const store = createMemoryStore();
-    const a = new RetentionLease(store);
-    const b = new RetentionLease(store);
+    const metadata = await openMetadata('sqlite::memory:');
+    const a = new RetentionLease(metadata);
+    const b = new RetentionLease(metadata);
     const [x, y] = await Promise.all([a.acquire('devnet', 1000, 60_000), b.acquire('devnet', 1000, 60_000)]);
     expect([x, y].filter(Boolean)).toHaveLength(1);
     const holder = x ? a : b;
@@ -30,7 +31,7 @@ describe('retention lease and scheduler', () => {
     expect(policyOf(config, 'testnet', 100)).toEqual({ keepLast: 2, maxAgeMs: config.maxAgeMs, epochLength: 100 });
     expect(policyOf(config, 'devnet', 1000).keepLast).toBe(10);
     const scheduler = new RetentionScheduler(archive, new RetentionSweeper(archive, silentLogger), config, silentLogger, () => 5_000);
-    const blocker = new RetentionLease(store);
+    const blocker = new RetentionLease(archive.metadata);
     expect(await blocker.acquire('devnet', 5_000, 600_000)).toBe(true);
     expect(await scheduler.runOnce('devnet')).toBeUndefined();
     await blocker.release('devnet');
