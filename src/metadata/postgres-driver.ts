@@ -102,6 +102,7 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
 
   // The LISTEN connection: kept open, re-opened after a loss (and then a drain catches up).
   let listener: pg.Client | undefined;
+  let connecting: Promise<void> | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
   const listen = async (): Promise<void> => {
@@ -111,21 +112,37 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
       onError(error);
       if (listener === client) listener = undefined;
       void client.end().catch(() => undefined);
-      if (!closed) retry = setTimeout(() => void listen().catch(onError), 1000).unref();
+      scheduleRetry();
     });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     listener = client;
     follower.wake();
   };
+  const scheduleRetry = (): void => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      ensureListening();
+    }, 1000).unref();
+  };
   const ensureListening = (): void => {
-    if (!listener && !retry && !closed) void listen().catch((error: unknown) => {
-      onError(error);
-      retry = setTimeout(() => {
-        retry = undefined;
-        ensureListening();
-      }, 1000).unref();
-    });
+    if (listener || connecting || closed) return;
+    connecting = listen()
+      .catch((error: unknown) => {
+        onError(error);
+        scheduleRetry();
+      })
+      .finally(() => (connecting = undefined));
   };
 
   const first = async (sql: string, params: readonly unknown[]): Promise<Record<string, unknown> | undefined> => (await query(sql, params))[0];
@@ -197,6 +214,7 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     async close() {
       closed = true;
       clearTimeout(retry);
+      await connecting;
       await follower.settled();
       await listener?.end().catch(() => undefined);
       await pool.end();
