@@ -44,6 +44,16 @@ export interface PageQuery {
   readonly descending?: boolean;
 }
 
+/** What retention needs of an image: no record bytes, so a chain streams cheaply. */
+export interface PlanRow {
+  readonly digest: Digest;
+  readonly height: number;
+  readonly storedAt: number;
+  readonly size: number;
+  readonly final: boolean;
+  readonly held: boolean;
+}
+
 /** An announcement in the outbox: ids are global, increasing, and resumable across processes. */
 export interface EventRow {
   readonly id: number;
@@ -67,6 +77,10 @@ export interface MetadataStore {
   latest(chain: string, options?: { finalOnly?: boolean }): Promise<ImageRow | undefined>;
   /** Every image at one height (forks). */
   atHeight(chain: string, height: number): Promise<ImageRow[]>;
+  /** A page of a chain's images as {@link PlanRow}s, in (height, digest) order. */
+  planRows(chain: string, query: PageQuery): Promise<PlanRow[]>;
+  /** The highest distinct heights of a chain, highest first, at most `limit`. */
+  topHeights(chain: string, limit: number): Promise<number[]>;
   /** Number of images per chain. */
   counts(): Promise<Map<string, number>>;
   /** The validators with a recorded attestation, per image, for a set of images. */

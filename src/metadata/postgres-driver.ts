@@ -12,7 +12,7 @@ import { EventFollower } from './event-follower.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import type { Digest } from '../archive/digest.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { SQL, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
+import { PLAN_COLUMNS, SQL, toPlanRow, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
 
 const CHANNEL = 'cairn_events';
 /** Advisory lock keys (any constants private to Cairn). */
@@ -164,6 +164,11 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
       return raw ? toImageRow(raw) : undefined;
     },
     atHeight: async (chain, height) => (await query(SQL.atHeight, [chain, height])).map(toImageRow),
+    planRows: async (chain, pageQuery) => {
+      const { sql, params } = pageSql(chain, pageQuery, PLAN_COLUMNS);
+      return (await query(sql, params)).map(toPlanRow);
+    },
+    topHeights: async (chain, limit) => (await query(SQL.topHeights, [chain, limit])).map((r) => Number(r.height)),
     counts: async () => new Map((await query(SQL.counts)).map((r) => [r.chain as string, Number(r.n)])),
     deleteImage: async (digest) => (await first(SQL.deleteImage, [digest])) !== undefined,
     attesters: async (digests) => {

@@ -4,11 +4,15 @@
  * and PostgreSQL accept: row-value comparisons, `ON CONFLICT`, `RETURNING`, partial indexes.
  */
 import type { Digest } from '../archive/digest.ts';
-import type { EventRow, ImageRow, PageQuery } from './metadata-store.ts';
+import type { EventRow, ImageRow, PageQuery, PlanRow } from './metadata-store.ts';
 
 const IMAGE_COLUMNS = 'digest, chain, height, size, content_type, created_at, stored_at, producer, record, finalized_at, held_at, legal_hold_at';
 
+/** The columns of a {@link PlanRow}. */
+export const PLAN_COLUMNS = 'digest, height, stored_at, size, finalized_at, held_at';
+
 export const SQL = {
+  topHeights: 'SELECT DISTINCT height FROM images WHERE chain = ? ORDER BY height DESC LIMIT ?',
   insertImage: `INSERT INTO images (${IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING digest`,
   image: `SELECT ${IMAGE_COLUMNS} FROM images WHERE digest = ?`,
   atHeight: `SELECT ${IMAGE_COLUMNS} FROM images WHERE chain = ? AND height = ? ORDER BY digest`,
@@ -32,8 +36,8 @@ export const SQL = {
   setting: 'SELECT value FROM settings WHERE name = ?',
 } as const;
 
-/** The page query and its parameters. */
-export function pageSql(chain: string, query: PageQuery): { sql: string; params: unknown[] } {
+/** The page query and its parameters (`columns`: the record-less plan columns instead). */
+export function pageSql(chain: string, query: PageQuery, columns = IMAGE_COLUMNS): { sql: string; params: unknown[] } {
   const where = ['chain = ?'];
   const params: unknown[] = [chain];
   if (query.fromHeight !== undefined) {
@@ -51,7 +55,7 @@ export function pageSql(chain: string, query: PageQuery): { sql: string; params:
   }
   const order = query.descending ? 'DESC' : 'ASC';
   params.push(Math.max(0, Math.floor(query.limit)));
-  return { sql: `SELECT ${IMAGE_COLUMNS} FROM images WHERE ${where.join(' AND ')} ORDER BY height ${order}, digest ${order} LIMIT ?`, params };
+  return { sql: `SELECT ${columns} FROM images WHERE ${where.join(' AND ')} ORDER BY height ${order}, digest ${order} LIMIT ?`, params };
 }
 
 /** The attesters of up to 1,000 images at once. */
@@ -93,6 +97,11 @@ export function toImageRow(raw: Raw): ImageRow {
     ...(heldAt === undefined ? {} : { heldAt }),
     ...(legalHoldAt === undefined ? {} : { legalHoldAt }),
   };
+}
+
+/** A result row of {@link PLAN_COLUMNS} as a {@link PlanRow}. */
+export function toPlanRow(raw: Raw): PlanRow {
+  return { digest: raw.digest as Digest, height: Number(raw.height), storedAt: Number(raw.stored_at), size: Number(raw.size), final: raw.finalized_at !== null && raw.finalized_at !== undefined, held: raw.held_at !== null && raw.held_at !== undefined };
 }
 
 /** A result row of `events` as an {@link EventRow}. */

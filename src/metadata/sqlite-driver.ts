@@ -14,7 +14,7 @@ import { EventFollower } from './event-follower.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import type { Digest } from '../archive/digest.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { SQL, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
+import { PLAN_COLUMNS, SQL, toPlanRow, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
 
 /** Options of {@link openSqliteMetadata}. */
 export interface SqliteOptions {
@@ -99,6 +99,11 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
       return raw ? toImageRow(raw) : undefined;
     }),
     atHeight: (chain, height) => run(() => all(SQL.atHeight, [chain, height]).map(toImageRow)),
+    planRows: (chain, query) => run(() => {
+      const { sql, params } = pageSql(chain, query, PLAN_COLUMNS);
+      return all(sql, params).map(toPlanRow);
+    }),
+    topHeights: (chain, limit) => run(() => all(SQL.topHeights, [chain, limit]).map((r) => Number(r.height))),
     counts: () => run(() => new Map(all(SQL.counts, []).map((r) => [r.chain as string, Number(r.n)]))),
     deleteImage: (digest) => run(() => get(SQL.deleteImage, [digest]) !== undefined),
     attesters: (digests) => run(() => {

@@ -59,19 +59,30 @@ export interface PlanSummary {
   readonly bytesFreed: number;
 }
 
-/** Counts a plan's decisions (one pass). */
-export function summarisePlan(decisions: readonly RetentionDecision[]): PlanSummary {
+/** Counts decisions as they come (a streamed plan never needs them all at once). */
+export function planCounter(): { add(decision: RetentionDecision): void; summary(): PlanSummary } {
   const byRule = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, 0])) as Record<RetentionRule, number>;
+  let total = 0;
   let remove = 0;
   let bytesFreed = 0;
-  for (const d of decisions) {
-    byRule[d.rule] += 1;
-    if (d.action === 'delete') {
-      remove += 1;
-      bytesFreed += d.size;
-    }
-  }
-  return { byRule, keep: decisions.length - remove, delete: remove, bytesFreed };
+  return {
+    add(d) {
+      total += 1;
+      byRule[d.rule] += 1;
+      if (d.action === 'delete') {
+        remove += 1;
+        bytesFreed += d.size;
+      }
+    },
+    summary: () => ({ byRule: { ...byRule }, keep: total - remove, delete: remove, bytesFreed }),
+  };
+}
+
+/** Counts a plan's decisions (one pass). */
+export function summarisePlan(decisions: readonly RetentionDecision[]): PlanSummary {
+  const counter = planCounter();
+  for (const d of decisions) counter.add(d);
+  return counter.summary();
 }
 
 const ACTION: Record<RetentionRule, 'keep' | 'delete'> = {
@@ -85,28 +96,63 @@ const ACTION: Record<RetentionRule, 'keep' | 'delete'> = {
   RECENT: 'keep',
 };
 
-/** Plans one chain. Decisions come back ordered by height, then digest. */
-export function planRetention(images: readonly PlanImage[], policy: RetentionPolicy, now: number): RetentionDecision[] {
-  const sorted = [...images].sort((a, b) => a.height - b.height || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-  const finalHeights = new Set(sorted.filter((i) => i.final).map((i) => i.height));
-  const heights = [...new Set(sorted.map((i) => i.height))];
+/**
+ * What a decision needs beyond the image and its height's other images: computed once per chain
+ * (from a sorted array here, by two indexed queries in chain-plan.ts).
+ */
+export interface PlanContext {
+  /** Images at or above this height are LATEST (the keepLast highest heights); -Infinity: all. */
+  readonly latestFrom: number;
+  /** The highest final image: the first in digest order at the highest final height. */
+  readonly latestFinal: { readonly height: number; readonly digest: string } | undefined;
+}
+
+/** The context of a sorted chain. */
+export function planContext(sorted: readonly PlanImage[], policy: RetentionPolicy): PlanContext {
+  const heights: number[] = [];
+  for (const image of sorted) if (heights.at(-1) !== image.height) heights.push(image.height);
   const latestFrom = heights.length > policy.keepLast ? (heights[heights.length - policy.keepLast] as number) : -Infinity;
-  // The highest final image; ties at one height (two final forks cannot both exceed 2/3 of
-  // honest weight) resolve to the first in digest order, deterministically.
+  // Ties at one height (two final forks cannot both exceed 2/3 of honest weight) resolve to the
+  // first in digest order, deterministically.
   let latestFinal: PlanImage | undefined;
   for (const image of sorted) if (image.final && (!latestFinal || image.height > latestFinal.height)) latestFinal = image;
+  return { latestFrom, latestFinal: latestFinal ? { height: latestFinal.height, digest: latestFinal.digest } : undefined };
+}
 
-  return sorted.map((image) => {
+/** Decides every image of one height (sorted by digest), given the chain's context. */
+export function decideHeight(group: readonly PlanImage[], context: PlanContext, policy: RetentionPolicy, now: number): RetentionDecision[] {
+  const finalHere = group.some((i) => i.final);
+  const { latestFrom, latestFinal } = context;
+  return group.map((image) => {
     const ageMs = Math.max(0, now - image.storedAt);
     let rule: RetentionRule;
     if (image.pinned) rule = 'PINNED';
-    else if (!image.final && finalHeights.has(image.height)) rule = 'ORPHANED';
+    else if (!image.final && finalHere) rule = 'ORPHANED';
     else if (policy.keepLast > 0 && image.height >= latestFrom) rule = 'LATEST';
     else if (image.height % policy.epochLength === 0) rule = 'EPOCH_BOUNDARY';
-    else if (image === latestFinal) rule = 'LATEST_FINAL';
+    else if (latestFinal && image.digest === latestFinal.digest && image.height === latestFinal.height) rule = 'LATEST_FINAL';
     else if (latestFinal && image.height < latestFinal.height) rule = 'SUPERSEDED';
     else if (ageMs > policy.maxAgeMs) rule = 'EXPIRED';
     else rule = 'RECENT';
     return { digest: image.digest, height: image.height, action: ACTION[rule], rule, ageMs, final: image.final, size: image.size };
   });
+}
+
+/** Compares images by (height, digest). */
+export function byHeightThenDigest(a: PlanImage, b: PlanImage): number {
+  return a.height - b.height || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
+}
+
+/** Plans one chain. Decisions come back ordered by height, then digest. */
+export function planRetention(images: readonly PlanImage[], policy: RetentionPolicy, now: number): RetentionDecision[] {
+  const sorted = [...images].sort(byHeightThenDigest);
+  const context = planContext(sorted, policy);
+  const out: RetentionDecision[] = [];
+  for (let start = 0; start < sorted.length; ) {
+    let end = start + 1;
+    while (end < sorted.length && (sorted[end] as PlanImage).height === (sorted[start] as PlanImage).height) end++;
+    out.push(...decideHeight(sorted.slice(start, end), context, policy, now));
+    start = end;
+  }
+  return out;
 }

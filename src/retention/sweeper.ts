@@ -7,7 +7,8 @@
 import { CairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { MARKS_PREFIX, forEachLimited, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive, type ArchivedImage } from '../archive/index.ts';
-import { planRetention, summarisePlan, type PlanImage, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
+import { RETENTION_RULES, type PlanImage, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
+import { planChain } from './chain-plan.ts';
 
 /** What one run did. */
 export interface RetentionRunReport {
@@ -28,6 +29,7 @@ export interface RetentionRunReport {
   /** S3 legal holds placed on protected images (PINNED, EPOCH_BOUNDARY, LATEST_FINAL). */
   readonly legalHolds: number;
   readonly errors: readonly string[];
+  /** The decisions this run acted on (marked, deleted or unmarked an image). */
   readonly decisions: readonly RetentionDecision[];
 }
 
@@ -43,11 +45,11 @@ export function planImage(image: ArchivedImage): PlanImage {
   return { digest: r.digest, height: r.height, storedAt: r.storedAt, final: image.finalizedAt !== undefined, pinned: image.held, size: r.size };
 }
 
-/** Builds the plan for a chain from the archive's current state (read a page at a time). */
+/** The whole plan for a chain from the archive's current state, as an array (planChain streams it). */
 export async function currentPlan(archive: Archive, chain: string, policy: RetentionPolicy, now: number): Promise<RetentionDecision[]> {
-  const images: PlanImage[] = [];
-  for await (const image of archive.read.all(chain, { pageSize: 5000 })) images.push(planImage(image));
-  return planRetention(images, policy, now);
+  const decisions: RetentionDecision[] = [];
+  for await (const decision of planChain(archive, chain, policy, now)) decisions.push(decision);
+  return decisions;
 }
 
 /** The delete marks of one chain's images (other chains' marks are not read). */
@@ -84,8 +86,9 @@ export class RetentionSweeper {
     const started = performance.now();
     const dryRun = options.dryRun ?? false;
     try {
-      const decisions = await currentPlan(this.#archive, chain, options.policy, options.now);
       const marks = await readMarks(this.#archive, chain);
+      const rules = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, 0])) as Record<RetentionRule, number>;
+      const acted: RetentionDecision[] = [];
       let marked = 0;
       let deleted = 0;
       let unmarked = 0;
@@ -93,22 +96,29 @@ export class RetentionSweeper {
       let legalHolds = 0;
       const errors: string[] = [];
       // Store round trips dominate: work on several images at once.
-      await forEachLimited(decisions, SWEEP_CONCURRENCY, async (d) => {
+      // The plan streams (memory flat in the chain's length); store round trips dominate, so
+      // several images are handled at once.
+      await forEachLimited(planChain(this.#archive, chain, options.policy, options.now), SWEEP_CONCURRENCY, async (d) => {
+        rules[d.rule] += 1;
         const digest = d.digest as `sha3-256:${string}`;
         const markedAt = marks.get(digest);
+        let acts = false;
         try {
           if (d.action === 'delete') {
             if (markedAt === undefined) {
               marked++;
+              acts = true;
               if (!dryRun) await this.#archive.store.put(markKey(digest), encodeCbor({ v: 1, rule: d.rule, markedAt: options.now }));
             } else if (markedAt + options.graceMs <= options.now) {
               deleted++;
+              acts = true;
               bytesFreed += d.size;
               if (!dryRun) await this.#archive.deleteImage(digest);
             }
           } else {
             if (markedAt !== undefined) {
               unmarked++;
+              acts = true;
               if (!dryRun) await this.#archive.store.delete(markKey(digest));
             }
             const entry = !dryRun && PROTECTED.has(d.rule) && this.#archive.store.setLegalHold ? await this.#archive.read.find(digest) : undefined;
@@ -117,9 +127,10 @@ export class RetentionSweeper {
         } catch (error) {
           errors.push(`${digest}: ${error instanceof Error ? error.message : String(error)}`);
         }
+        if (acts) acted.push(d);
       });
-      const rules = summarisePlan(decisions).byRule;
-      const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, legalHolds, errors, decisions };
+      acted.sort((a, b) => a.height - b.height || (a.digest < b.digest ? -1 : 1));
+      const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, legalHolds, errors, decisions: acted };
       if (!dryRun) {
         const { decisions: _omit, ...history } = report;
         await this.#archive.store.put(runKey(chain, options.now), encodeCbor(JSON.parse(JSON.stringify(history)) as Record<string, unknown>));

@@ -69,6 +69,12 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       expect((await store.latest(chain, { finalOnly: true }))?.digest).toBe(digestOf(2));
       expect(await store.latest(freshChain())).toBeUndefined();
       expect(heights(await store.atHeight(chain, 20))).toEqual(['20:2', '20:3']);
+      expect(await store.topHeights(chain, 2)).toEqual([30, 20]);
+      expect(await store.topHeights(chain, 10)).toEqual([30, 20, 10]);
+      expect(await store.planRows(chain, { limit: 2, after: { height: 10, digest: digestOf(1) } })).toEqual([
+        { digest: digestOf(2), height: 20, storedAt: rows[2]!.storedAt, size: rows[2]!.size, final: true, held: false },
+        { digest: digestOf(3), height: 20, storedAt: rows[1]!.storedAt, size: rows[1]!.size, final: false, held: false },
+      ]);
       expect((await store.counts()).get(chain)).toBe(4);
     });
 

@@ -18,16 +18,50 @@ import type { Archive } from '../../archive/service/archive.ts';
 import { CairnError } from '../../errors.ts';
 import { parseInstant } from '../../instant.ts';
 import type { Logger } from '../../logger.ts';
-import { respond } from '../respond.ts';
+import { respond, wantsCbor } from '../respond.ts';
 import { requestFields } from '../request-info.ts';
 import { ROUTES } from '../openapi/route-table.ts';
 import { jsonBody, on, pathParams, queryParams } from '../openapi/routing.ts';
-import { currentPlan, policyOf, summarisePlan, type RetentionPolicy, type RetentionScheduler } from '../../retention/index.ts';
+import { currentPlan, planChain, planCounter, policyOf, summarisePlan, type RetentionDecision, type RetentionPolicy, type RetentionScheduler } from '../../retention/index.ts';
 
 const MOUNT = '/v1/admin';
 
 /** What the retention routes need. */
 export type RetentionSettings = RetentionScheduler;
+
+/** A plan as one JSON document, written as its decisions are decided (memory flat in the chain's length). */
+function streamedPlanJson(head: Record<string, unknown>, decisions: AsyncGenerator<RetentionDecision>): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const counter = planCounter();
+  let started = false;
+  let first = true;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!started) {
+        started = true;
+        controller.enqueue(encoder.encode(`${JSON.stringify(head).slice(0, -1)},"decisions":[`));
+        return;
+      }
+      const parts: string[] = [];
+      for (let i = 0; i < 500; i++) {
+        const next = await decisions.next();
+        if (next.done) {
+          const { byRule: summary, ...counts } = counter.summary();
+          controller.enqueue(encoder.encode(`${parts.join('')}],${JSON.stringify({ summary, ...counts }).slice(1)}`));
+          controller.close();
+          return;
+        }
+        counter.add(next.value);
+        parts.push(`${first ? '' : ','}${JSON.stringify(next.value)}`);
+        first = false;
+      }
+      controller.enqueue(encoder.encode(parts.join('')));
+    },
+    async cancel() {
+      await decisions.return(undefined);
+    },
+  });
+}
 
 /** The admin routes. */
 export function adminRoutes(archive: Archive, logger: Logger, retention: RetentionSettings): Hono {
@@ -48,9 +82,14 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     const { chain, at: atText } = queryParams(c, ROUTES.retentionPlan.query);
     const policy = policyFor(chain);
     const at = atText === undefined ? Date.now() : parseInstant('at', atText);
-    const decisions = await currentPlan(archive, chain, policy, at);
-    const { byRule: summary, ...counts } = summarisePlan(decisions);
-    return respond(c, { chain, at, policy: { ...policy, graceMs: retention.config.graceMs }, decisions, summary, ...counts });
+    const head = { chain, at, policy: { ...policy, graceMs: retention.config.graceMs } };
+    if (wantsCbor(c)) {
+      const decisions = await currentPlan(archive, chain, policy, at);
+      const { byRule: summary, ...counts } = summarisePlan(decisions);
+      return respond(c, { ...head, decisions, summary, ...counts });
+    }
+    // JSON streams: decisions go out as they are decided, the counts follow them.
+    return c.body(streamedPlanJson(head, planChain(archive, chain, policy, at)), 200, { 'content-type': 'application/json; charset=utf-8', vary: 'accept' });
   });
 
   on(app, MOUNT, ROUTES.retentionRun, async (c) => {

@@ -3,9 +3,9 @@
  * the validator set, a page of the timeline (newest first) with each image's state and the
  * retention decision for it, and the plan's summary. Pure data; templates.ts renders it.
  */
-import type { Archive, ArchivedImage } from '../../archive/index.ts';
+import type { Archive, ArchivedImage, Digest } from '../../archive/index.ts';
 import { CairnError } from '../../errors.ts';
-import { planImage, planRetention, policyOf, summarisePlan, type RetentionDecision, type RetentionPolicy, type RetentionRule } from '../../retention/index.ts';
+import { planChain, planCounter, policyOf, type RetentionDecision, type RetentionPolicy, type RetentionRule } from '../../retention/index.ts';
 import type { RetentionSettings } from '../routes/admin.ts';
 
 /** One image on the timeline. */
@@ -45,54 +45,73 @@ export async function chainView(archive: Archive, retention: RetentionSettings, 
   const registered = archive.registry.chains.get(chain);
   if (!registered) throw new CairnError('UNKNOWN_CHAIN', `chain ${chain} is not in the registry`, { details: { chain } });
   const limit = options.limit ?? 100;
-  const all: ArchivedImage[] = [];
-  for await (const image of archive.read.all(chain, { pageSize: 5000 })) all.push(image);
   const policy = policyOf(retention.config, chain, registered.epochLength);
-  // The plan already decided finality for every image; the view reads it from there.
-  const decisions = planRetention(all.map(planImage), policy, now);
-  const decisionOf = new Map(decisions.map((d) => [d.digest, d]));
-  const final = new Set(decisions.filter((d) => d.final).map((d) => d.digest));
-  const finalAt = new Set(decisions.filter((d) => d.final).map((d) => d.height));
-  let attesters = new Map<string, string[]>();
+  // The timeline page: the newest `limit` images below `before`, by an indexed query.
+  const page = await archive.read.newest(chain, limit + 1, options.before);
+  const shown = page.slice(0, limit);
+  const wanted = new Set<string>(shown.map((e) => e.record.digest));
+  // One streamed pass over the plan gives the counts, the decisions of the rows shown, the
+  // first deletions and the holds, whatever the chain's length.
+  const decisionOf = new Map<string, RetentionDecision>();
+  const counter = planCounter();
+  const deletions: RetentionDecision[] = [];
+  const heldDigests: Digest[] = [];
+  const counts = { images: 0, final: 0, pending: 0, orphaned: 0, held: 0, bytes: 0 };
+  let height: number | undefined;
+  let group: RetentionDecision[] = [];
+  const closeHeight = (): void => {
+    const finalHere = group.some((d) => d.final);
+    for (const d of group) {
+      if (d.final) counts.final++;
+      else if (finalHere) counts.orphaned++;
+      else counts.pending++;
+    }
+    group = [];
+  };
+  for await (const d of planChain(archive, chain, policy, now)) {
+    if (d.height !== height) closeHeight();
+    height = d.height;
+    group.push(d);
+    counter.add(d);
+    counts.images++;
+    counts.bytes += d.size;
+    if (wanted.has(d.digest)) decisionOf.set(d.digest, d);
+    if (d.action === 'delete' && deletions.length < 200) deletions.push(d);
+    if (d.rule === 'PINNED') heldDigests.push(d.digest as Digest);
+  }
+  closeHeight();
+  counts.held = heldDigests.length;
+  const held = (await Promise.all(heldDigests.slice(0, 200).map((digest) => archive.read.find(digest)))).filter((e): e is ArchivedImage => e !== undefined);
+  const attesters = await archive.read.attesters([...shown, ...held]);
   const row = (e: ArchivedImage): TimelineRow => {
     const q = archive.read.quorum(chain, attesters.get(e.record.digest) ?? []);
+    const decision = decisionOf.get(e.record.digest);
     return {
       digest: e.record.digest,
       height: e.record.height,
       size: e.record.size,
       ageMs: Math.max(0, now - e.record.storedAt),
       producer: e.record.producer.validator,
-      state: final.has(e.record.digest) ? 'final' : finalAt.has(e.record.height) ? 'orphaned' : 'pending',
+      state: e.finalizedAt !== undefined ? 'final' : decision?.rule === 'ORPHANED' ? 'orphaned' : 'pending',
       attestedWeight: q.attestedWeight,
       totalWeight: q.totalWeight,
       epochBoundary: e.record.height % registered.epochLength === 0,
       held: e.held,
-      decision: decisionOf.get(e.record.digest),
+      decision,
     };
   };
-  let end = all.length;
-  if (options.before !== undefined) {
-    while (end > 0 && all[end - 1]!.record.height >= options.before) end--;
-  }
-  const start = Math.max(0, end - limit);
-  const shown = all.slice(start, end).reverse();
-  const held = all.filter((e) => e.held);
-  attesters = await archive.read.attesters([...shown, ...held]);
-  const rows = shown.map(row);
-  const summary = summarisePlan(decisions);
-  const deletions = decisions.filter((d) => d.action === 'delete').slice(0, 200);
-  const orphaned = all.filter((e) => !final.has(e.record.digest) && finalAt.has(e.record.height)).length;
-  const latestFinal = [...all].reverse().find((e) => final.has(e.record.digest));
+  const summary = counter.summary();
+  const latestFinal = await archive.read.latest(chain, { final: true });
   return {
     chain,
     epochLength: registered.epochLength,
     validators: [...registered.validators.values()].map((v) => ({ id: v.id, weight: v.weight, share: v.weight / registered.totalWeight, qssh: v.qsshKey !== undefined })),
     totalWeight: registered.totalWeight,
-    counts: { images: all.length, final: final.size, pending: all.length - final.size - orphaned, orphaned, held: all.filter((e) => e.held).length, bytes: all.reduce((n, e) => n + e.record.size, 0) },
-    latestHeight: all.at(-1)?.record.height,
+    counts,
+    latestHeight: (await archive.read.latest(chain))?.record.height,
     latestFinalHeight: latestFinal?.record.height,
-    rows,
-    olderThan: start > 0 ? all[start]!.record.height : undefined,
+    rows: shown.map(row),
+    olderThan: page.length > limit ? shown.at(-1)?.record.height : undefined,
     policy: { ...policy, graceMs: retention.config.graceMs, schedule: retention.config.chains[chain]?.schedule ?? retention.config.schedule },
     plan: {
       byRule: Object.entries(summary.byRule) as Array<[RetentionRule, number]>,

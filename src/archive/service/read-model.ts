@@ -94,6 +94,12 @@ export class ReadModel {
     return row ? archivedImage(row) : undefined;
   }
 
+  /** The newest `limit` images of a chain below `before` (all heights without it), highest first. */
+  async newest(chain: string, limit: number, before?: number): Promise<ArchivedImage[]> {
+    if (before !== undefined && before <= 0) return [];
+    return (await this.#meta.page(chain, { limit, descending: true, ...(before === undefined ? {} : { toHeight: before - 1 }) })).map(archivedImage);
+  }
+
   /** Every image of a chain at one height (forks). */
   async atHeight(chain: string, height: number): Promise<ArchivedImage[]> {
     return (await this.#meta.atHeight(chain, height)).map(archivedImage);

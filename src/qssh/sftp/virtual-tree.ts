@@ -15,6 +15,8 @@ import { CairnError } from '../../errors.ts';
 import type { Archive, ArchivedImage } from '../../archive/index.ts';
 
 export const MAX_PATH_BYTES = 4096;
+/** Directory listings show at most this many entries per chain, the newest (paths beyond still resolve). */
+export const MAX_LISTED = 10_000;
 const HEX_FILE = /^([0-9a-f]{64})\.cimg$/;
 const HEIGHT = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -97,7 +99,7 @@ export async function listDirectory(archive: Archive, path: string): Promise<Dir
   const out: DirEntry[] = [];
   if (parts[0] === 'images') {
     for (const chain of (await archive.read.counts()).keys()) {
-      for await (const image of archive.read.all(chain)) out.push({ name: `${hexOf(image)}.cimg`, kind: 'file', image });
+      for (const image of await archive.read.newest(chain, MAX_LISTED)) out.push({ name: `${hexOf(image)}.cimg`, kind: 'file', image });
     }
     return out;
   }
@@ -107,11 +109,7 @@ export async function listDirectory(archive: Archive, path: string): Promise<Dir
     const lf = await latest(archive, chain, true);
     if (l) out.push({ name: 'latest', kind: 'file', image: l });
     if (lf) out.push({ name: 'latest-final', kind: 'file', image: lf });
-    let previous: number | undefined;
-    for await (const image of archive.read.all(chain)) {
-      if (image.record.height !== previous) out.push({ name: String(image.record.height), kind: 'dir' });
-      previous = image.record.height;
-    }
+    for (const height of (await archive.metadata.topHeights(chain, MAX_LISTED)).reverse()) out.push({ name: String(height), kind: 'dir' });
     return out;
   }
   return (await archive.read.atHeight(chain, Number(parts[1]))).map((image) => ({ name: `${hexOf(image)}.cimg`, kind: 'file' as const, image }));
