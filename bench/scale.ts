@@ -46,7 +46,7 @@ function rowFor(i: number): { digest: Digest; height: number; storedAt: number; 
   const digest: Digest = `sha3-256:${i.toString(16).padStart(64, '0')}`;
   const height = (i + 1) * 10;
   const storedAt = NOW - 30 * 86_400_000 + i;
-  const record: ImageRecord = { chain: 'bench', height, digest, size: 1_000_000, contentType: 'application/octet-stream', createdAt: storedAt, storedAt, producer, blob };
+  const record: ImageRecord = { chain: 'bench', height, digest, size: 1_000_000, contentType: 'application/octet-stream', createdAt: producer.signedAt, storedAt, producer, blob };
   return { digest, height, storedAt, record: encodeImageRecord(record), statement: encodeAttestation(attestationOf(record, producer)), final: i % 3 === 0, held: i % 100 === 0 };
 }
 
@@ -59,7 +59,7 @@ async function populateSqlite(path: string, count: number): Promise<void> {
     db.exec('BEGIN');
     for (let i = start; i < Math.min(count, start + 10_000); i++) {
       const r = rowFor(i);
-      image.run(r.digest, 'bench', r.height, 1_000_000, 'application/octet-stream', r.storedAt, r.storedAt, 'bench', r.record, r.final ? r.storedAt : null, r.held ? r.storedAt : null);
+      image.run(r.digest, 'bench', r.height, 1_000_000, 'application/octet-stream', producer.signedAt, r.storedAt, 'bench', r.record, r.final ? r.storedAt : null, r.held ? r.storedAt : null);
       attestation.run(r.digest, 'bench', r.statement);
     }
     db.exec('COMMIT');
@@ -78,7 +78,7 @@ async function populatePostgres(url: string, count: number): Promise<void> {
     const end = Math.min(count, start + BATCH);
     for (let i = start; i < end; i++) {
       const r = rowFor(i);
-      images.push(r.digest, 'bench', r.height, 1_000_000, 'application/octet-stream', r.storedAt, r.storedAt, 'bench', r.record, r.final ? r.storedAt : null, r.held ? r.storedAt : null);
+      images.push(r.digest, 'bench', r.height, 1_000_000, 'application/octet-stream', producer.signedAt, r.storedAt, 'bench', r.record, r.final ? r.storedAt : null, r.held ? r.storedAt : null);
       attestations.push(r.digest, 'bench', r.statement);
     }
     const n = end - start;

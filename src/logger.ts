@@ -19,7 +19,7 @@ export interface Logger {
 }
 
 /** Field names whose values never reach a log line. */
-export const REDACTED_FIELDS = ['token', 'authorization', 'password', 'secret', 'secretAccessKey', 'masterKey', 'masterKeys', 'adminTokens', 'readToken', 'privateKey', 'secretKey', 'content'];
+export const REDACTED_FIELDS = ['token', 'authorization', 'password', 'secret', 'database', 'secretAccessKey', 'masterKey', 'masterKeys', 'adminTokens', 'readToken', 'privateKey', 'secretKey', 'content'];
 
 function serialiseError(value: unknown): unknown {
   if (!(value instanceof Error)) return value;

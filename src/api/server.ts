@@ -58,7 +58,7 @@ export function databaseUrlOf(config: CairnConfig): string {
  * `claimBucket` makes it so) —, the stored registry. On the first start of a database beside a
  * bucket that already holds images, the database is built from the bucket first.
  */
-export async function openConfiguredArchive(config: CairnConfig, secrets: { masterKeys: readonly string[]; registryFile?: string }, logger: Logger, options: { now?: () => number; metrics?: CairnMetrics; claimBucket?: boolean } = {}): Promise<Archive> {
+export async function openConfiguredArchive(config: CairnConfig, secrets: { masterKeys: readonly string[]; registryFile?: string }, logger: Logger, options: { now?: () => number; metrics?: CairnMetrics; claimBucket?: boolean; autoImport?: boolean } = {}): Promise<Archive> {
   const keyring = parseKeyring(secrets.masterKeys);
   const opened = await openStore(storeConfigOf(config));
   const store = options.metrics ? instrumentStore(opened, options.metrics) : opened;
@@ -68,8 +68,8 @@ export async function openConfiguredArchive(config: CairnConfig, secrets: { mast
     await claimBucket(store, metadata, { take: options.claimBucket === true });
     const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
     const archive = await openArchive({ store, metadata, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
-    if ((await metadata.counts()).size === 0 && (await firstImageRecord(store))) {
-      logger.info('the metadata database is empty and the bucket holds images: indexing them (first start of this version)', { database: describeDatabaseUrl(databaseUrlOf(config)) });
+    if (options.autoImport !== false && (await metadata.counts()).size === 0 && (await firstImageRecord(store))) {
+      logger.info('the metadata database is empty and the bucket holds images: indexing them (first start of this version)', { metadata: describeDatabaseUrl(databaseUrlOf(config)) });
       await reindex(archive, { logger });
     }
     return archive;
@@ -152,7 +152,7 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
       }
     }
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    logger.info('cairn listening', { url, store: store.driver, database: describeDatabaseUrl(databaseUrlOf(config)) });
+    logger.info('cairn listening', { url, store: store.driver, metadata: describeDatabaseUrl(databaseUrlOf(config)) });
     return {
       url,
       port,

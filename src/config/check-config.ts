@@ -3,6 +3,7 @@
  * at once — schema problems, then what only shows when the values are used (master keys, reader
  * keys, the registry file, the S3 settings). Secrets are never echoed.
  */
+import { describeDatabaseUrl } from '../metadata/index.ts';
 import { isCairnError } from '../errors.ts';
 import { parseKeyring } from '../archive/crypto/keyring.ts';
 import { readRegistryFile } from '../archive/registry/registry.ts';
@@ -65,6 +66,7 @@ export async function checkConfigFile(file: string, env: NodeJS.ProcessEnv = {})
     summary: {
       http: `${config.host}:${config.port}`,
       store: config.store === 's3' ? `s3 ${config.s3.endpoint ?? 'AWS'} bucket ${config.s3.bucket}` : `fs ${config.dataDir}`,
+      database: config.database ? `${describeDatabaseUrl(config.database).driver} ${describeDatabaseUrl(config.database).target}` : `sqlite ${config.dataDir}/cairn.sqlite`,
       qssh: config.qssh.enabled ? `${config.qssh.host}:${config.qssh.port}` : 'off',
       masterKeys: config.masterKeys.length,
       adminTokens: config.adminTokens.length,

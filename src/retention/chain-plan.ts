@@ -9,7 +9,7 @@ import type { Archive } from '../archive/index.ts';
 import type { PlanRow } from '../metadata/index.ts';
 import { decideHeight, type PlanContext, type PlanImage, type RetentionDecision, type RetentionPolicy } from './planner.ts';
 
-const PAGE = 5000;
+const PAGE = 1000;
 
 function planImage(row: PlanRow): PlanImage {
   return { digest: row.digest, height: row.height, storedAt: row.storedAt, final: row.final, pinned: row.held, size: row.size };

@@ -22,7 +22,8 @@ async function open(options: AdminOptions, claimBucket = false): Promise<{ archi
   const config = await loadConfig({ ...(options.config ? { file: options.config } : {}), overrides: { dataDir: options.data } });
   const logger = createLogger({ level: 'warn' });
   const secrets = await resolveSecrets(config);
-  return { archive: await openConfiguredArchive(config, secrets, logger, { claimBucket }), keyring: parseKeyring(secrets.masterKeys) };
+  // reindex does the import itself (and reports it); nothing is imported behind its back.
+  return { archive: await openConfiguredArchive(config, secrets, logger, { claimBucket, autoImport: !claimBucket }), keyring: parseKeyring(secrets.masterKeys) };
 }
 
 /** Registers `admin`. */
