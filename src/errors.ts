@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   HOST_KEY_MISMATCH: { httpStatus: 502, summary: 'The server proved an identity other than the one pinned for it in known-hosts.' },
   HOST_KEY_MISSING: { httpStatus: 502, summary: 'The server sent no identity proof, or one that does not verify.' },
   SFTP_ERROR: { httpStatus: 502, summary: 'The SFTP server answered a request with an error status.' },
+  EPOCH_CHANGE_UNCONFIRMED: { httpStatus: 409, summary: "A chain's epoch length would change; that needs an explicit confirmation (it decides which boundary images retention keeps)." },
   METADATA_UNAVAILABLE: { httpStatus: 503, sftpStatus: 4, summary: 'The metadata database cannot be reached; retry later.' },
   CBOR_LIMIT_EXCEEDED: { httpStatus: 400, summary: 'CBOR nests deeper or holds more items than its size allows.' },
   BODY_TOO_LARGE: { httpStatus: 413, summary: 'The request body is larger than this route accepts.' },

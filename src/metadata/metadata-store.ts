@@ -112,6 +112,10 @@ export interface MetadataStore {
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
 
+  /** A named fact kept in the database (e.g. a chain's last epoch length), if set. */
+  getSetting(name: string): Promise<string | undefined>;
+  /** Sets a named fact. */
+  putSetting(name: string, value: string): Promise<void>;
   /** This database's identity: a random id chosen once, when it was first asked for. */
   databaseId(): Promise<string>;
   /** Resolves when the database answers (readiness). */

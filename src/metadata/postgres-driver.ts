@@ -212,6 +212,11 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     acquireLease: async (name, holder, ttlMs, now) => (await first(SQL.acquireLease, [name, holder, now + ttlMs, now])) !== undefined,
     releaseLease: async (name, holder) => void (await query(SQL.releaseLease, [name, holder])),
     ping: async () => void (await query('SELECT 1 AS ok')),
+    getSetting: async (name) => {
+      const value = (await first(SQL.setting, [name]))?.value;
+      return typeof value === 'string' ? value : undefined;
+    },
+    putSetting: async (name, value) => void (await query(SQL.putSetting, [name, value])),
     databaseId: async () => {
       await query(SQL.initSetting, ['database_id', randomUUID()]);
       return String((await first(SQL.setting, ['database_id']))?.value);

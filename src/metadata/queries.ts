@@ -34,6 +34,7 @@ export const SQL = {
   releaseLease: 'DELETE FROM leases WHERE name = ? AND holder = ?',
   initSetting: 'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
   setting: 'SELECT value FROM settings WHERE name = ?',
+  putSetting: 'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
 } as const;
 
 /** The page query and its parameters (`columns`: the record-less plan columns instead). */

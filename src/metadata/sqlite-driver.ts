@@ -133,6 +133,11 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     acquireLease: (name, holder, ttlMs, now) => run(() => get(SQL.acquireLease, [name, holder, now + ttlMs, now]) !== undefined),
     releaseLease: (name, holder) => run(() => void stmt(SQL.releaseLease).run(name, holder)),
     ping: () => run(() => void get('SELECT 1 AS ok', [])),
+    getSetting: (name) => run(() => {
+      const value = get(SQL.setting, [name])?.value;
+      return typeof value === 'string' ? value : undefined;
+    }),
+    putSetting: (name, value) => run(() => void stmt(SQL.putSetting).run(name, value)),
     databaseId: () => run(() => {
       stmt(SQL.initSetting).run('database_id', randomUUID());
       return String(get(SQL.setting, ['database_id'])?.value);

@@ -57,16 +57,22 @@ export class RetentionScheduler {
       this.logger.info('retention run skipped: another process holds the lease', { chain });
       return undefined;
     }
-    // Renewed while the run lasts, so a long run never overlaps another process's.
+    // Renewed while the run lasts, so a long run never overlaps another process's; a run that
+    // loses it (another process took it over) stops marking and deleting at once.
+    const lost = new AbortController();
     const renewal = setInterval(() => {
       void this.#lease.acquire(chain, this.now(), LEASE_TTL_MS).then(
-        (held) => held || this.logger.error('retention lease lost during a run', { chain }),
+        (held) => {
+          if (held) return;
+          this.logger.error('retention lease lost during a run: stopping it', { chain });
+          lost.abort();
+        },
         (error: unknown) => this.logger.warn('retention lease renewal failed', { chain, error }),
       );
     }, LEASE_TTL_MS / 3);
     renewal.unref();
     try {
-      const report = await this.sweeper.run(chain, { policy: policyOf(this.config, chain, registered.epochLength), graceMs: this.config.graceMs, now, ...(options.dryRun ? { dryRun: true } : {}) });
+      const report = await this.sweeper.run(chain, { policy: policyOf(this.config, chain, registered.epochLength), graceMs: this.config.graceMs, now, signal: lost.signal, ...(options.dryRun ? { dryRun: true } : {}) });
       for (const listener of this.#listeners) listener(report);
       return report;
     } finally {

@@ -7,8 +7,8 @@
 import { CairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { MARKS_PREFIX, forEachLimited, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive, type ArchivedImage } from '../archive/index.ts';
-import { RETENTION_RULES, type PlanImage, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
-import { planChain } from './chain-plan.ts';
+import { RETENTION_RULES, decideHeight, type PlanImage, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
+import { chainPlanContext, planChain } from './chain-plan.ts';
 
 /** What one run did. */
 export interface RetentionRunReport {
@@ -26,6 +26,8 @@ export interface RetentionRunReport {
   readonly bytesFreed: number;
   /** Marks removed because the plan keeps the image now. */
   readonly unmarked: number;
+  /** Deletions the re-check at the moment of deletion called off (state changed since the plan). */
+  readonly spared: number;
   /** S3 legal holds placed on protected images (PINNED, EPOCH_BOUNDARY, LATEST_FINAL). */
   readonly legalHolds: number;
   readonly errors: readonly string[];
@@ -79,14 +81,42 @@ export class RetentionSweeper {
     this.#logger = logger;
   }
 
-  /** One run for `chain` at time `now`. Rejects if a run of that chain is already going. */
-  async run(chain: string, options: { policy: RetentionPolicy; graceMs: number; now: number; dryRun?: boolean }): Promise<RetentionRunReport> {
+  /**
+   * Whether `image` is still to be deleted, decided again from fresh state: its height's images
+   * and the chain's context read now (a hold placed, a finality proven, a newer final image since
+   * the plan was made all count).
+   */
+  async #stillDeleted(image: ArchivedImage, policy: RetentionPolicy, now: number): Promise<boolean> {
+    const r = image.record;
+    const context = await chainPlanContext(this.#archive, r.chain, policy);
+    const group = (await this.#archive.read.atHeight(r.chain, r.height)).map(planImage);
+    return decideHeight(group, context, policy, now).find((d) => d.digest === r.digest)?.action === 'delete';
+  }
+
+  /** The start of the chain's last recorded run, if any. */
+  async #lastRunStart(chain: string): Promise<number | undefined> {
+    let last: string | undefined;
+    for await (const info of this.#archive.store.list(`retention/runs/${chain}/`)) last = info.key;
+    const match = last ? /\/(\d{16})\.cbor$/.exec(last) : null;
+    return match ? Number(match[1]) : undefined;
+  }
+
+  /**
+   * One run for `chain` at time `now`. Rejects if a run of that chain is already going. `signal`
+   * stops it (the lease was lost): nothing more is marked or deleted.
+   */
+  async run(chain: string, options: { policy: RetentionPolicy; graceMs: number; now: number; dryRun?: boolean; signal?: AbortSignal }): Promise<RetentionRunReport> {
     if (this.#running.has(chain)) throw new CairnError('PRECONDITION_FAILED', `a retention run of chain ${chain} is already in progress`);
     this.#running.add(chain);
     const started = performance.now();
     const dryRun = options.dryRun ?? false;
     try {
       const marks = await readMarks(this.#archive, chain);
+      // Clock sanity: a clock behind the previous run's would age images wrongly — refuse to act.
+      const previousStart = await this.#lastRunStart(chain);
+      const clockBehind = previousStart !== undefined && options.now < previousStart;
+      if (clockBehind) this.#logger.error('retention run refuses to mark or delete: the clock is behind the previous run', { chain, now: options.now, previousStart });
+      const acting = (): boolean => !dryRun && !clockBehind && !options.signal?.aborted;
       const rules = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, 0])) as Record<RetentionRule, number>;
       const acted: RetentionDecision[] = [];
       let marked = 0;
@@ -94,34 +124,43 @@ export class RetentionSweeper {
       let unmarked = 0;
       let bytesFreed = 0;
       let legalHolds = 0;
+      let spared = 0;
       const errors: string[] = [];
-      // Store round trips dominate: work on several images at once.
       // The plan streams (memory flat in the chain's length); store round trips dominate, so
-      // several images are handled at once.
+      // several images are handled at once. A dry run counts what a run would do; a run that may
+      // not act (clock behind, lease lost) counts nothing it did not do.
       await forEachLimited(planChain(this.#archive, chain, options.policy, options.now), SWEEP_CONCURRENCY, async (d) => {
         rules[d.rule] += 1;
         const digest = d.digest as `sha3-256:${string}`;
         const markedAt = marks.get(digest);
+        const counts = dryRun || acting();
         let acts = false;
         try {
           if (d.action === 'delete') {
             if (markedAt === undefined) {
-              marked++;
-              acts = true;
-              if (!dryRun) await this.#archive.store.put(markKey(digest), encodeCbor({ v: 1, rule: d.rule, markedAt: options.now }));
-            } else if (markedAt + options.graceMs <= options.now) {
-              deleted++;
-              acts = true;
-              bytesFreed += d.size;
-              if (!dryRun) await this.#archive.deleteImage(digest);
+              if (counts) {
+                marked++;
+                acts = true;
+              }
+              if (acting()) await this.#archive.store.put(markKey(digest), encodeCbor({ v: 1, rule: d.rule, markedAt: options.now }));
+            } else if (markedAt + options.graceMs <= options.now && counts) {
+              // Re-checked from fresh state at the moment of deletion (inside the image's lock).
+              const gone = dryRun || (await this.#archive.deleteImage(digest, { confirm: (image) => this.#stillDeleted(image, options.policy, options.now) }));
+              if (gone) {
+                deleted++;
+                acts = true;
+                bytesFreed += d.size;
+              } else {
+                spared++;
+              }
             }
           } else {
-            if (markedAt !== undefined) {
+            if (markedAt !== undefined && counts) {
               unmarked++;
               acts = true;
-              if (!dryRun) await this.#archive.store.delete(markKey(digest));
+              if (acting()) await this.#archive.store.delete(markKey(digest));
             }
-            const entry = !dryRun && PROTECTED.has(d.rule) && this.#archive.store.setLegalHold ? await this.#archive.read.find(digest) : undefined;
+            const entry = acting() && PROTECTED.has(d.rule) && this.#archive.store.setLegalHold ? await this.#archive.read.find(digest) : undefined;
             if (entry && (await this.#archive.protect(entry))) legalHolds++;
           }
         } catch (error) {
@@ -130,7 +169,9 @@ export class RetentionSweeper {
         if (acts) acted.push(d);
       });
       acted.sort((a, b) => a.height - b.height || (a.digest < b.digest ? -1 : 1));
-      const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, legalHolds, errors, decisions: acted };
+      if (clockBehind) errors.push(`clock ${options.now} is behind the previous run's start ${previousStart}: nothing marked or deleted`);
+      if (options.signal?.aborted) errors.push('the retention lease was lost: the run stopped marking and deleting');
+      const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, spared, legalHolds, errors, decisions: acted };
       if (!dryRun) {
         const { decisions: _omit, ...history } = report;
         await this.#archive.store.put(runKey(chain, options.now), encodeCbor(JSON.parse(JSON.stringify(history)) as Record<string, unknown>));

@@ -163,6 +163,14 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       stopThere();
     });
 
+    it('keeps named settings', async () => {
+      const name = `s-${freshChain()}`;
+      expect(await store.getSetting(name)).toBeUndefined();
+      await store.putSetting(name, 'a');
+      await other.putSetting(name, 'b');
+      expect(await store.getSetting(name)).toBe('b');
+    });
+
     it('has one identity, the same for every connection, chosen once', async () => {
       const id = await store.databaseId();
       expect(id).toMatch(/^[0-9a-f-]{36}$/);

@@ -54,6 +54,8 @@ export const planQuery = z.object({
   at: z.string().max(40).optional().describe('Plan as of this time: ISO-8601 (`2026-12-31T00:00:00Z`) or an integer of ms since the epoch (default now).'),
 });
 export const runsQuery = z.object({ chain: chainParam });
+/** Registry updates: an epoch length may change only when this says so. */
+export const registryUpdateQuery = z.object({ confirmEpochChange: z.enum(['true', 'false']).optional().describe('`true`: allow a chain\'s epoch length to change (it decides which boundary images retention keeps).') });
 
 /** POST /v1/admin/retention/run body. */
 export const retentionRunBody = z.strictObject({ chain: chainParam, dryRun: z.boolean().optional().describe('Plan and report without marking or deleting.') });

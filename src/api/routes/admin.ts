@@ -66,8 +66,8 @@ function streamedPlanJson(head: Record<string, unknown>, decisions: AsyncGenerat
 /** The admin routes. */
 export function adminRoutes(archive: Archive, logger: Logger, retention: RetentionSettings): Hono {
   const app = new Hono();
-  const apply = async (change: (doc: RegistryDocument) => RegistryDocument): Promise<RegistryDocument> => {
-    return registryToDocument(await archive.updateRegistry(change));
+  const apply = async (change: (doc: RegistryDocument) => RegistryDocument, confirmEpochChange = false): Promise<RegistryDocument> => {
+    return registryToDocument(await archive.updateRegistry(change, { confirmEpochChange }));
   };
 
   on(app, MOUNT, ROUTES.getRegistry, (c) => respond(c, registryToDocument(archive.registry)));
@@ -120,17 +120,20 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
 
   on(app, MOUNT, ROUTES.putRegistry, async (c) => {
     // Validated again, with every problem listed, when the document is stored.
+    const { confirmEpochChange } = queryParams(c, ROUTES.putRegistry.query);
     const body = await jsonBody(c, z.unknown());
-    const doc = await apply(() => body as RegistryDocument);
+    const doc = await apply(() => structuredClone(body) as RegistryDocument, confirmEpochChange === 'true');
     logger.info('registry replaced', { ...requestFields(c), chains: Object.keys(doc.chains).length });
     return respond(c, doc);
   });
 
   on(app, MOUNT, ROUTES.putValidator, async (c) => {
     const { chain, id } = pathParams(c, ROUTES.putValidator.params);
+    const { confirmEpochChange } = queryParams(c, ROUTES.putValidator.query);
     const { epochLength, weight, keys, qsshKey } = await jsonBody(c, ROUTES.putValidator.body.content['application/json']);
     const doc = await apply((current) => {
-      const entry = current.chains[chain] ?? { epochLength: epochLength ?? 1000, validators: [] };
+      // A new chain without epochLength gets its last known one (or the default): see updateRegistry.
+      const entry = current.chains[chain] ?? { validators: [] };
       if (epochLength !== undefined) entry.epochLength = epochLength;
       // An update changes what the body gives and keeps the rest.
       const before = entry.validators.find((v) => v.id === id);
@@ -141,7 +144,7 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
       entry.validators = [...entry.validators.filter((v) => v.id !== id), { id, weight: newWeight, keys: newKeys, ...(newQsshKey === undefined ? {} : { qsshKey: newQsshKey }) }];
       current.chains[chain] = entry;
       return current;
-    });
+    }, confirmEpochChange === 'true');
     logger.info('validator registered', { ...requestFields(c), chain, validator: id });
     return respond(c, doc);
   });

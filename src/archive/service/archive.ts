@@ -145,8 +145,40 @@ export class Archive {
    * other processes through the outbox (`registry.changed`), so they re-read it now rather than
    * at their next poll.
    */
-  async updateRegistry(change: (current: RegistryDocument) => RegistryDocument): Promise<Registry> {
-    const registry = await updateStoredRegistry(this.store, change);
+  async updateRegistry(change: (current: RegistryDocument) => RegistryDocument, options: { confirmEpochChange?: boolean } = {}): Promise<Registry> {
+    // Epoch lengths decide which boundary images retention keeps: they never change by
+    // omission (a chain without one keeps its current, or last known, value), and a change
+    // needs `confirmEpochChange`.
+    const known = new Map<string, number>();
+    const changed: Array<{ chain: string; from: number; to: number }> = [];
+    const remember = new Map<string, number>();
+    const registry = await updateStoredRegistry(this.store, (current) => {
+      const next = change(structuredClone(current));
+      changed.length = 0;
+      // A chain that leaves the registry keeps its epoch length in the database, for its return.
+      remember.clear();
+      for (const [chain, entry] of Object.entries(current.chains)) if (entry.epochLength !== undefined) remember.set(chain, entry.epochLength);
+      for (const [chain, entry] of Object.entries(next.chains)) {
+        const previous = current.chains[chain]?.epochLength ?? known.get(chain);
+        if (entry.epochLength === undefined) {
+          if (previous !== undefined) entry.epochLength = previous;
+        } else if (previous !== undefined && entry.epochLength !== previous) {
+          if (!options.confirmEpochChange) {
+            throw new CairnError('EPOCH_CHANGE_UNCONFIRMED', `chain ${chain}: epoch length ${previous} → ${entry.epochLength} changes which boundary images retention keeps; confirm the change explicitly`, { details: { chain, from: previous, to: entry.epochLength } });
+          }
+          changed.push({ chain, from: previous, to: entry.epochLength });
+        }
+      }
+      return next;
+    }, async (chains) => {
+      for (const chain of chains) {
+        const remembered = await this.metadata.getSetting(`epoch/${chain}`);
+        if (remembered !== undefined) known.set(chain, Number(remembered));
+      }
+    });
+    for (const entry of registry.chains.values()) remember.set(entry.chain, entry.epochLength);
+    for (const [chain, epochLength] of remember) await this.metadata.putSetting(`epoch/${chain}`, String(epochLength));
+    for (const c of changed) this.#logger.warn('epoch length changed (confirmed)', c);
     this.#registry = registry;
     await this.metadata.appendEvent({ chain: '', type: REGISTRY_CHANGED, height: 0, digest: '', at: this.#now() }).catch((error: unknown) => this.#logger.warn('registry change not announced', { error }));
     return registry;
@@ -361,9 +393,11 @@ export class Archive {
    * (retention deletes it again later); a crash after the record leaves only objects the orphan
    * cleanup removes. Never a listed image without its blob.
    */
-  async deleteImage(digest: Digest): Promise<void> {
-    await this.#locks.run(digest, async () => {
+  async deleteImage(digest: Digest, options: { confirm?: (image: ArchivedImage) => Promise<boolean> } = {}): Promise<boolean> {
+    return this.#locks.run(digest, async () => {
       const image = await this.read.image(digest);
+      // The caller's last word, from fresh state, before anything (the legal hold included) goes.
+      if (options.confirm && !(await options.confirm(image))) return false;
       const r = image.record;
       const attesters = (await this.read.attesters([image])).get(digest) ?? [];
       // A legal hold would make the blob undeletable: lift it before anything goes.
@@ -379,6 +413,7 @@ export class Archive {
       await this.store.delete(r.blob.key);
       this.#logger.info('image deleted', { chain: r.chain, height: r.height, digest });
       await this.#emit({ type: 'image.deleted', chain: r.chain, height: r.height, digest });
+      return true;
     });
   }
 

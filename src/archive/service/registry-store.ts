@@ -37,11 +37,13 @@ export async function loadOrSeedRegistry(store: BlobStore, initial: Registry): P
  * Applies `change` to the stored registry with compare-and-swap, retrying on concurrent
  * updates. `change` gets the current document and returns the new one (validated here).
  */
-export async function updateStoredRegistry(store: BlobStore, change: (current: RegistryDocument) => RegistryDocument): Promise<Registry> {
+export async function updateStoredRegistry(store: BlobStore, change: (current: RegistryDocument) => RegistryDocument, prepare?: (chains: string[]) => Promise<void>): Promise<Registry> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const stored = await readJson(store);
     const current = stored ? registryToDocument(parseRegistry(stored.document)) : { chains: {} };
-    const next = parseRegistry(change(structuredClone(current)));
+    const proposed = change(structuredClone(current));
+    // `prepare` may look things up for the chains of the proposal; then `change` runs again on them.
+    const next = parseRegistry(prepare ? (await prepare(Object.keys(proposed.chains)), change(structuredClone(current))) : proposed);
     const bytes = encode(next);
     const ok = stored ? await store.replaceIfMatch(REGISTRY_KEY, bytes, stored.etag) : await store.createIfAbsent(REGISTRY_KEY, bytes);
     if (ok) return next;

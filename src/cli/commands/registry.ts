@@ -70,4 +70,31 @@ export function registerRegistryCommands(program: Command): void {
     if (options.json) return printJson(doc);
     printRegistry(doc);
   });
+
+  serverOptions(
+    registry
+      .command('set-epoch')
+      .description("change a chain's epoch length (it decides which boundary images retention keeps): needs --confirm")
+      .requiredOption('--chain <id>', 'chain id')
+      .requiredOption('--epoch-length <n>', 'the new epoch length')
+      .option('--confirm', 'yes, change it (boundary images of the old length may then be deleted by retention)')
+      .option('--json', 'print the registry as JSON'),
+  ).action(async (options: ServerOptions & { chain: string; epochLength: string; confirm?: boolean; json?: boolean }) => {
+    const epochLength = parseUint('epoch-length', options.epochLength);
+    if (epochLength < 1) throw new CairnError('INVALID_ARGUMENT', '--epoch-length must be at least 1');
+    const conn = await connection(options);
+    const doc = (await (await request(conn, '/v1/admin/registry', { headers: { accept: 'application/json' } })).json()) as RegistryDocument;
+    const chain = doc.chains[options.chain];
+    if (!chain) throw new CairnError('UNKNOWN_CHAIN', `chain ${options.chain} is not in the registry`);
+    if (chain.epochLength === epochLength) {
+      process.stdout.write(`chain ${options.chain} already has epoch length ${epochLength}\n`);
+      return;
+    }
+    if (!options.confirm) throw new CairnError('EPOCH_CHANGE_UNCONFIRMED', `chain ${options.chain}: epoch length ${chain.epochLength ?? 1000} → ${epochLength} changes which boundary images retention keeps; run again with --confirm`);
+    chain.epochLength = epochLength;
+    const response = await request(conn, '/v1/admin/registry?confirmEpochChange=true', { method: 'PUT', body: JSON.stringify(doc), headers: { 'content-type': 'application/json', accept: 'application/json' } });
+    const stored = (await response.json()) as RegistryDocument;
+    if (options.json) return printJson(stored);
+    printRegistry(stored);
+  });
 }
