@@ -68,4 +68,19 @@ describe('cairn at its edges', () => {
     expect(all.images.map((i) => i.height)).toEqual([10, 20, 30]);
     expect(final.images.map((i) => i.height)).toEqual([20]);
   });
+
+  it('registry set-epoch changes an epoch length only with --confirm, and updates without one keep it', async () => {
+    const epochOf = async (): Promise<number | undefined> => (JSON.parse((await runCairn(['registry', 'ls', '--json'], { env: env() })).stdout) as { chains: { devnet: { epochLength?: number } } }).chains.devnet.epochLength;
+    const refused = await runCairn(['registry', 'set-epoch', '--chain', 'devnet', '--epoch-length', '500'], { env: env() });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('EPOCH_CHANGE_UNCONFIRMED');
+    expect(await epochOf()).toBe(1000);
+    expect((await runCairn(['registry', 'set-epoch', '--chain', 'devnet', '--epoch-length', '500', '--confirm'], { env: env() })).code).toBe(0);
+    expect(await epochOf()).toBe(500);
+    expect((await runCairn(['registry', 'add', '--chain', 'devnet', '--validator', 'bob', '--weight', '2'], { env: env() })).code).toBe(0);
+    expect(await epochOf()).toBe(500);
+    const sneaky = await runCairn(['registry', 'add', '--chain', 'devnet', '--validator', 'bob', '--epoch-length', '100'], { env: env() });
+    expect(sneaky.code).toBe(1);
+    expect(sneaky.stderr).toContain('EPOCH_CHANGE_UNCONFIRMED');
+  });
 });
