@@ -6,7 +6,7 @@
  *   2 ORPHANED        another image at the same height is final, this is not   delete
  *   3 LATEST          height among the keepLast highest heights          keep
  *   4 EPOCH_BOUNDARY  height % epochLength == 0                          keep
- *   5 LATEST_FINAL    the highest final image                            keep
+ *   5 LATEST_FINAL    a final image at the highest final height          keep
  *   6 SUPERSEDED      height below the highest final image               delete
  *   7 EXPIRED         older than maxAge (since Cairn stored it)          delete
  *   8 RECENT          otherwise                                          keep
@@ -49,6 +49,8 @@ export interface RetentionDecision {
   readonly ageMs: number;
   readonly final: boolean;
   readonly size: number;
+  /** This final image shares its height with another final image (evidence of equivocation). */
+  readonly equivocation?: true;
 }
 
 /** A plan in numbers: images per rule, how many are kept and deleted, the content bytes freed. */
@@ -119,9 +121,14 @@ export function planContext(sorted: readonly PlanImage[], policy: RetentionPolic
   return { latestFrom, latestFinal: latestFinal ? { height: latestFinal.height, digest: latestFinal.digest } : undefined };
 }
 
-/** Decides every image of one height (sorted by digest), given the chain's context. */
+/**
+ * Decides every image of one height (sorted by digest), given the chain's context. Every final
+ * image at the highest final height is kept (LATEST_FINAL): two final images at one height are
+ * evidence of equivocation, kept both and flagged (`equivocation`) for an operator to look at.
+ */
 export function decideHeight(group: readonly PlanImage[], context: PlanContext, policy: RetentionPolicy, now: number): RetentionDecision[] {
-  const finalHere = group.some((i) => i.final);
+  const finals = group.filter((i) => i.final).length;
+  const finalHere = finals > 0;
   const { latestFrom, latestFinal } = context;
   return group.map((image) => {
     const ageMs = Math.max(0, now - image.storedAt);
@@ -130,11 +137,11 @@ export function decideHeight(group: readonly PlanImage[], context: PlanContext, 
     else if (!image.final && finalHere) rule = 'ORPHANED';
     else if (policy.keepLast > 0 && image.height >= latestFrom) rule = 'LATEST';
     else if (image.height % policy.epochLength === 0) rule = 'EPOCH_BOUNDARY';
-    else if (latestFinal && image.digest === latestFinal.digest && image.height === latestFinal.height) rule = 'LATEST_FINAL';
+    else if (latestFinal && image.final && image.height === latestFinal.height) rule = 'LATEST_FINAL';
     else if (latestFinal && image.height < latestFinal.height) rule = 'SUPERSEDED';
     else if (ageMs > policy.maxAgeMs) rule = 'EXPIRED';
     else rule = 'RECENT';
-    return { digest: image.digest, height: image.height, action: ACTION[rule], rule, ageMs, final: image.final, size: image.size };
+    return { digest: image.digest, height: image.height, action: ACTION[rule], rule, ageMs, final: image.final, size: image.size, ...(image.final && finals > 1 ? { equivocation: true } : {}) };
   });
 }
 

@@ -87,4 +87,16 @@ describe('retention planner', () => {
       { numRuns: 300 },
     );
   });
+
+  it('keeps every final image at the highest final height and flags them as equivocation', () => {
+    const old = NOW - 30 * DAY;
+    const policy = { keepLast: 1, epochLength: 1000, maxAgeMs: 7 * DAY };
+    const images = [img(1501, { digest: 'a', final: true, storedAt: old }), img(1501, { digest: 'b', final: true, storedAt: old }), img(1502, { digest: 'c', storedAt: old })];
+    const decisions = planRetention(images, policy, NOW);
+    expect(decisions.filter((d) => d.height === 1501).map((d) => [d.rule, d.action, d.equivocation])).toEqual([
+      ['LATEST_FINAL', 'keep', true],
+      ['LATEST_FINAL', 'keep', true],
+    ]);
+    expect(decisions.find((d) => d.digest === 'c')?.equivocation).toBeUndefined();
+  });
 });
