@@ -94,6 +94,8 @@ export interface MetadataStore {
   attestations(digest: Digest): Promise<Array<{ validator: string; statement: Uint8Array }>>;
   /** Records when finality was proven; false when it already was (the first time stays). */
   markFinal(digest: Digest, at: number): Promise<boolean>;
+  /** Withdraws a recorded finality proof (an admin's revocation); false when there was none. */
+  revokeFinal(digest: Digest): Promise<boolean>;
   /** Places (`at`) or lifts (undefined) an admin hold. */
   setHeld(digest: Digest, at: number | undefined): Promise<void>;
   /** Replaces an image's record bytes (a key rotation rewrapped its data key). */

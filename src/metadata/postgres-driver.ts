@@ -190,6 +190,7 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     },
     attestations: async (digest) => (await query(SQL.attestations, [digest])).map((r) => ({ validator: r.validator as string, statement: new Uint8Array(r.statement as Uint8Array) })),
     markFinal: async (digest, at) => (await first(SQL.markFinal, [at, digest])) !== undefined,
+    revokeFinal: async (digest) => (await first(SQL.revokeFinal, [digest])) !== undefined,
     setHeld: async (digest, at) => void (await query(SQL.setHeld, [at ?? null, digest])),
     setLegalHold: async (digest, at) => void (await query(SQL.setLegalHold, [at ?? null, digest])),
     setRecord: async (digest, record) => void (await query(SQL.setRecord, [record, digest])),

@@ -23,6 +23,7 @@ export const SQL = {
   attestations: 'SELECT validator, statement FROM attestations WHERE digest = ? ORDER BY validator',
   markFinal: 'UPDATE images SET finalized_at = ? WHERE digest = ? AND finalized_at IS NULL RETURNING digest',
   setHeld: 'UPDATE images SET held_at = ? WHERE digest = ?',
+  revokeFinal: 'UPDATE images SET finalized_at = NULL WHERE digest = ? AND finalized_at IS NOT NULL RETURNING digest',
   setLegalHold: 'UPDATE images SET legal_hold_at = ? WHERE digest = ?',
   setRecord: 'UPDATE images SET record = ? WHERE digest = ?',
   appendEvent: 'INSERT INTO events (chain, type, height, digest, validator, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',

@@ -120,6 +120,7 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     }),
     attestations: (digest) => run(() => all(SQL.attestations, [digest]).map((r) => ({ validator: r.validator as string, statement: new Uint8Array(r.statement as Uint8Array) }))),
     markFinal: (digest, at) => run(() => get(SQL.markFinal, [at, digest]) !== undefined),
+    revokeFinal: (digest) => run(() => get(SQL.revokeFinal, [digest]) !== undefined),
     setHeld: (digest, at) => run(() => void stmt(SQL.setHeld).run(at ?? null, digest)),
     setLegalHold: (digest, at) => run(() => void stmt(SQL.setLegalHold).run(at ?? null, digest)),
     setRecord: (digest, record) => run(() => void stmt(SQL.setRecord).run(record, digest)),

@@ -129,6 +129,10 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       expect(await store.markFinal(image.digest, 100)).toBe(true);
       expect(await other.markFinal(image.digest, 200)).toBe(false);
       expect((await store.image(image.digest))?.finalizedAt).toBe(100);
+      expect(await other.revokeFinal(image.digest)).toBe(true);
+      expect(await store.revokeFinal(image.digest)).toBe(false);
+      expect((await store.image(image.digest))?.finalizedAt).toBeUndefined();
+      expect(await store.markFinal(image.digest, 100)).toBe(true);
       await store.setHeld(image.digest, 300);
       expect((await other.image(image.digest))?.heldAt).toBe(300);
       await store.setHeld(image.digest, undefined);

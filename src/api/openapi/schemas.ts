@@ -57,6 +57,9 @@ export const runsQuery = z.object({ chain: chainParam });
 /** Registry updates: an epoch length may change only when this says so. */
 export const registryUpdateQuery = z.object({ confirmEpochChange: z.enum(['true', 'false']).optional().describe('`true`: allow a chain\'s epoch length to change (it decides which boundary images retention keeps).') });
 
+/** POST …/finality/revoke body. */
+export const revokeBody = z.strictObject({ reason: z.string().min(3).max(500).describe('Why the proof is revoked.') });
+
 /** POST /v1/admin/retention/run body. */
 export const retentionRunBody = z.strictObject({ chain: chainParam, dryRun: z.boolean().optional().describe('Plan and report without marking or deleting.') });
 

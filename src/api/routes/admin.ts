@@ -112,6 +112,14 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
     return respond(c, { digest: entry.record.digest, held: true });
   });
 
+  on(app, MOUNT, ROUTES.revokeFinality, async (c) => {
+    const { digest } = pathParams(c, ROUTES.revokeFinality.params);
+    const { reason } = await jsonBody(c, ROUTES.revokeFinality.body.content['application/json']);
+    await archive.revokeFinality(digest, reason);
+    logger.warn('finality revoked by an admin', { ...requestFields(c), digest, reason });
+    return respond(c, { digest, final: false, reason });
+  });
+
   on(app, MOUNT, ROUTES.release, async (c) => {
     const entry = await archive.release(pathParams(c, ROUTES.release.params).digest);
     logger.info('hold released', { ...requestFields(c), digest: entry.record.digest });

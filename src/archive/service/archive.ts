@@ -30,7 +30,7 @@ import { encodeCbor } from '../cbor/deterministic-cbor.ts';
 import { KeyedMutex } from '../concurrency.ts';
 import type { ArchivedImage } from './archived-image.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
-import { attestationKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey } from './layout.ts';
+import { attestationKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey, revocationKey } from './layout.ts';
 import { ReadModel } from './read-model.ts';
 import { loadOrSeedRegistry, updateStoredRegistry } from './registry-store.ts';
 import { storeSealedContent } from './sealed-content.ts';
@@ -53,7 +53,7 @@ export interface ArchiveOptions {
 
 /** Something that happened to an archived image (the seed's gossip, as announcements). */
 export interface ArchiveEvent {
-  readonly type: 'image.available' | 'image.attested' | 'image.finalized' | 'image.deleted';
+  readonly type: 'image.available' | 'image.attested' | 'image.finalized' | 'image.finality-revoked' | 'image.deleted';
   readonly chain: string;
   readonly height: number;
   readonly digest: Digest;
@@ -330,12 +330,16 @@ export class Archive {
     return added;
   }
 
-  /** Records and announces the moment an image's attestations first carry > 2/3 of the registry's weight. */
+  /**
+   * Records and announces the moment an image's attestations first carry > 2/3 of the registry's
+   * weight. An image whose finality an admin revoked is not made final again by attestations.
+   */
   async #checkFinality(image: ArchivedImage): Promise<void> {
     if (image.finalizedAt !== undefined) return;
     const r = image.record;
     const attesters = (await this.read.attesters([image])).get(r.digest) ?? [];
     if (!this.read.quorum(r.chain, attesters).final) return;
+    if (await this.store.head(revocationKey(r.digest))) return;
     const finalizedAt = this.#now();
     await this.store.createIfAbsent(finalityKey(r.digest), encodeCbor({ v: 1, finalizedAt }));
     if (!(await this.metadata.markFinal(r.digest, finalizedAt))) return;
@@ -367,6 +371,25 @@ export class Archive {
     await this.store.setLegalHold(image.record.blob.key, true);
     await this.metadata.setLegalHold(image.record.digest, this.#now());
     return true;
+  }
+
+  /**
+   * Revokes an image's proven finality — the only way finality ends (a registry change does not
+   * end it). Recorded in the bucket with its reason (and the proof's time), the proof removed, the
+   * row updated, and announced (`image.finality-revoked`). Attestations do not make it final again.
+   */
+  async revokeFinality(digest: Digest, reason: string): Promise<ArchivedImage> {
+    return this.#locks.run(digest, async () => {
+      const image = await this.read.image(digest);
+      if (image.finalizedAt === undefined) throw new CairnError('PRECONDITION_FAILED', `${digest} is not final: there is nothing to revoke`);
+      const r = image.record;
+      await this.store.put(revocationKey(digest), encodeCbor({ v: 1, revokedAt: this.#now(), reason, finalizedAt: image.finalizedAt }));
+      await this.metadata.revokeFinal(digest);
+      await this.store.delete(finalityKey(digest));
+      this.#logger.warn('finality revoked', { chain: r.chain, height: r.height, digest, reason });
+      await this.#emit({ type: 'image.finality-revoked', chain: r.chain, height: r.height, digest });
+      return this.read.image(digest);
+    });
   }
 
   /** Places an admin hold on an image (idempotent). */
@@ -407,6 +430,7 @@ export class Archive {
       await Promise.all([
         ...attesters.filter((v) => v !== r.producer.validator).map((v) => this.store.delete(attestationKey(digest, v))),
         this.store.delete(finalityKey(digest)),
+        this.store.delete(revocationKey(digest)),
         this.store.delete(holdKey(digest)),
         this.store.delete(markKey(digest)),
       ]);

@@ -27,6 +27,14 @@ export const FINALITY_PREFIX = 'finality/';
 export const IDENTITY_KEY = 'identity/server.cbor';
 export const HOLDS_PREFIX = 'holds/';
 export const MARKS_PREFIX = 'retention/marks/';
+/** Revoked finality proofs: `{ v: 1, revokedAt, reason, finalizedAt }` (an admin's explicit act). */
+export const REVOCATIONS_PREFIX = 'finality-revoked/';
+
+/** The revocation record of an image's finality. */
+export function revocationKey(digest: Digest): string {
+  return `${REVOCATIONS_PREFIX}${digestHex(digest)}.cbor`;
+}
+
 /** Which metadata database indexes this bucket (bucket-claim.ts). */
 export const DATABASE_MARKER_KEY = 'metadata/database.json';
 

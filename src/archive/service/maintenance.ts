@@ -10,7 +10,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { Archive } from './archive.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
-import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, digestOfKey, imageRecordKey, parseAttestationKey, parseBlobKey, parseFinalityKey } from './layout.ts';
+import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, REVOCATIONS_PREFIX, digestOfKey, imageRecordKey, parseAttestationKey, parseBlobKey, parseFinalityKey } from './layout.ts';
 import { rewrapIdentity } from './identity.ts';
 
 /** What a cleanup removed. */
@@ -59,6 +59,7 @@ export async function cleanupOrphans(store: BlobStore, lookup: (digest: Digest) 
     [FINALITY_PREFIX, parseFinalityKey],
     [HOLDS_PREFIX, byDigestKey(HOLDS_PREFIX)],
     [MARKS_PREFIX, byDigestKey(MARKS_PREFIX)],
+    [REVOCATIONS_PREFIX, byDigestKey(REVOCATIONS_PREFIX)],
   ] as const;
   for (const [prefix, parse] of perImage) {
     for await (const info of store.list(prefix)) {

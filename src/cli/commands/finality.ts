@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadTrust, parseDigest, parsePublicKeys, readSigningKeyFile } from '../../archive/index.ts';
-import { attestImage, catchUp, connection, watchEvents, type ServerOptions } from '../../client/index.ts';
+import { attestImage, catchUp, connection, request, watchEvents, type ServerOptions } from '../../client/index.ts';
 import { collect, parseUint } from '../parse.ts';
 import { isoTime, printFields, printJson } from '../output.ts';
 import { withServerOptions } from '../server-options.ts';
@@ -109,5 +109,25 @@ export function registerFinalityCommands(program: Command): void {
       ['image', result.imageFile],
       ['restored', `${result.restoredFile}${result.messages === undefined ? '' : ` (${result.messages} messages in priority order)`}`],
     ]);
+  });
+
+  const finality = program.command('finality').description('finality proofs (admin token)');
+  withServerOptions(
+    finality
+      .command('revoke')
+      .description("revoke an image's proven finality (recorded with the reason, announced); attestations do not make it final again")
+      .argument('<digest>', 'the image')
+      .requiredOption('--reason <text>', 'why (recorded and logged)')
+      .option('--json', 'print the result as JSON'),
+    'CAIRN_ADMIN_TOKEN',
+  ).action(async (digest: string, options: ServerOptions & { reason: string; json?: boolean }) => {
+    const response = await request(await connection(options), `/v1/admin/images/${parseDigest(digest)}/finality/revoke`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: options.reason }),
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+    });
+    const result = (await response.json()) as { digest: string; final: boolean };
+    if (options.json) return printJson(result);
+    process.stdout.write(`finality of ${result.digest} revoked: it is not final any more\n`);
   });
 }

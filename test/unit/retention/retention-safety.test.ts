@@ -6,12 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { formatPublicKey, type Archive } from '../../../src/archive/index.ts';
+import { formatPublicKey, reindex, signAttestation, type Archive } from '../../../src/archive/index.ts';
 import { createMemoryStore } from '../../../src/archive/store/drivers/memory-driver.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import type { MetadataStore } from '../../../src/metadata/index.ts';
 import { RetentionSweeper, type RetentionPolicy } from '../../../src/retention/index.ts';
-import { allImages, bodyOf, imageBytes, testArchive, validatorKey } from '../../support/archive-fixtures.ts';
+import { allImages, allKeys, bodyOf, imageBytes, testArchive, testKeyring, validatorKey } from '../../support/archive-fixtures.ts';
 
 const DAY = 86_400_000;
 const GRACE = 60_000;
@@ -100,5 +100,30 @@ describe('retention safety', () => {
     const report = await new RetentionSweeper(racy, silentLogger).run('devnet', { policy, graceMs: GRACE, now: now + GRACE });
     expect(report.deleted).toBe(2);
     expect(await heights(archive)).toEqual([1200, 1400]);
+  });
+
+  it('finality ends only by an explicit revocation: recorded, announced, not undone by attestations or a reindex', async () => {
+    const store = createMemoryStore();
+    const keyring = testKeyring();
+    const archive = await testArchive(store, { keyring });
+    const events: string[] = [];
+    archive.subscribe((e) => void events.push(e.type));
+    const { header, bytes } = imageBytes(randomBytes(100), { height: 1001, attesters: ['bob'] });
+    await archive.push(bodyOf(bytes));
+    const fromCarol = signAttestation({ chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, validator: 'carol', signedAt: 5 }, validatorKey('carol'));
+    await archive.attest(fromCarol);
+    expect((await archive.read.latest('devnet', { final: true }))?.record.digest).toBe(header.digest);
+    await archive.revokeFinality(header.digest, 'bob and carol keys were compromised');
+    expect(events).toContain('image.finality-revoked');
+    expect(await archive.read.latest('devnet', { final: true })).toBeUndefined();
+    await expect(archive.revokeFinality(header.digest, 'again')).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+    // Attestations (the quorum is still there) do not make it final again.
+    await archive.attest(fromCarol);
+    await archive.push(bodyOf(bytes));
+    expect((await archive.read.image(header.digest)).finalizedAt).toBeUndefined();
+    const rebuilt = await testArchive(store, { keyring });
+    await reindex(rebuilt, { logger: silentLogger });
+    expect((await rebuilt.read.image(header.digest)).finalizedAt).toBeUndefined();
+    expect((await allKeys(store)).some((k) => k.startsWith('finality-revoked/'))).toBe(true);
   });
 });
