@@ -49,8 +49,10 @@ describe('retention safety', () => {
   });
 
   it('epochLength never changes by omission: a registry replaced without it, or a chain emptied and refilled, keeps it', async () => {
-    const archive = await testArchive(createMemoryStore());
+    let now = 1_900_000_000_000;
+    const archive = await testArchive(createMemoryStore(), { now: () => now });
     expect(archive.registry.chains.get('testnet')?.epochLength).toBe(100);
+    for (const height of [100, 150, 200, 250, 300, 350, 400]) await archive.push(bodyOf(imageBytes(randomBytes(100), { chain: 'testnet', height }).bytes));
     // A whole document that omits testnet's epochLength.
     await archive.updateRegistry((doc) => {
       const { epochLength: _dropped, ...rest } = doc.chains.testnet!;
@@ -69,6 +71,10 @@ describe('retention safety', () => {
       return doc;
     });
     expect(archive.registry.chains.get('testnet')?.epochLength).toBe(100);
+    // The same runs keep the boundary images (100, 200, 300) and still delete what the rules say.
+    now += 30 * DAY;
+    await twoRuns(archive, 'testnet', { keepLast: 1, epochLength: archive.registry.chains.get('testnet')!.epochLength, maxAgeMs: 7 * DAY }, now);
+    expect(await heights(archive, 'testnet')).toEqual([100, 200, 300, 400]);
     // An explicit, confirmed change is the only way.
     await expect(archive.updateRegistry((doc) => ({ chains: { ...doc.chains, testnet: { ...doc.chains.testnet!, epochLength: 50 } } }))).rejects.toMatchObject({ code: 'EPOCH_CHANGE_UNCONFIRMED' });
     await archive.updateRegistry((doc) => ({ chains: { ...doc.chains, testnet: { ...doc.chains.testnet!, epochLength: 50 } } }), { confirmEpochChange: true });
