@@ -4,6 +4,7 @@
  * on `Accept: application/cbor`. Times are milliseconds since the epoch, as signed.
  */
 import type { Archive, ArchivedImage } from '../archive/index.ts';
+import type { ImageRow } from '../metadata/index.ts';
 import { openImageFile } from '../archive/service/image-file.ts';
 
 /** Listing entry of an image. */
@@ -33,6 +34,12 @@ export interface Manifest extends Omit<ImageSummary, 'attesters'> {
 function summaryOf(image: ArchivedImage, attesters: readonly string[]): ImageSummary {
   const r = image.record;
   return { digest: r.digest, chain: r.chain, height: r.height, size: r.size, contentType: r.contentType, createdAt: r.createdAt, storedAt: r.storedAt, producer: r.producer.validator, attesters: [...attesters].sort(), final: image.finalizedAt !== undefined, ...(image.finalizedAt === undefined ? {} : { finalizedAt: image.finalizedAt }) };
+}
+
+/** The listing summaries of database rows (no record decoded; one query for all their attesters). */
+export async function rowSummaries(archive: Archive, rows: readonly ImageRow[]): Promise<ImageSummary[]> {
+  const attesters = await archive.read.attestersOf(rows.map((r) => r.digest));
+  return rows.map((r) => ({ digest: r.digest, chain: r.chain, height: r.height, size: r.size, contentType: r.contentType, createdAt: r.createdAt, storedAt: r.storedAt, producer: r.producer, attesters: [...(attesters.get(r.digest) ?? [])].sort(), final: r.finalizedAt !== undefined, ...(r.finalizedAt === undefined ? {} : { finalizedAt: r.finalizedAt }) }));
 }
 
 /** The listing summaries of images (one query for all their attesters). */

@@ -12,7 +12,7 @@ import { streamSSE } from 'hono/streaming';
 import type { EventLog, SignedEvent } from '../event-log.ts';
 import type { Archive } from '../../archive/service/archive.ts';
 import { CairnError } from '../../errors.ts';
-import { manifest, summaries } from '../manifest.ts';
+import { manifest, rowSummaries, summaries } from '../manifest.ts';
 import { respond } from '../respond.ts';
 import { ROUTES } from '../openapi/route-table.ts';
 import { on, pathParams, queryParams } from '../openapi/routing.ts';
@@ -85,8 +85,8 @@ export function chainRoutes(archive: Archive, events: EventLog): Hono {
   on(app, MOUNT, ROUTES.listImages, async (c) => {
     const { chain } = pathParams(c, ROUTES.listImages.params);
     const { from: fromHeight, to: toHeight, limit = 100, cursor, final } = queryParams(c, ROUTES.listImages.query);
-    const page = await archive.read.list(chain, { limit: Math.max(1, limit), final: final === 'true', ...(fromHeight === undefined ? {} : { fromHeight }), ...(toHeight === undefined ? {} : { toHeight }), ...(cursor ? { cursor } : {}) });
-    return respond(c, { chain, images: await summaries(archive, page.images), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+    const page = await archive.read.listRows(chain, { limit: Math.max(1, limit), final: final === 'true', ...(fromHeight === undefined ? {} : { fromHeight }), ...(toHeight === undefined ? {} : { toHeight }), ...(cursor ? { cursor } : {}) });
+    return respond(c, { chain, images: await rowSummaries(archive, page.rows), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
   });
 
   on(app, MOUNT, ROUTES.latest, async (c) => {

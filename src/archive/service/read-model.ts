@@ -5,7 +5,7 @@
  * and retention read through here.
  */
 import { CairnError } from '../../errors.ts';
-import type { MetadataStore } from '../../metadata/index.ts';
+import type { ImageRow, MetadataStore } from '../../metadata/index.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Digest } from '../digest.ts';
 import { decodeAttestation } from '../image/attestation.ts';
@@ -73,6 +73,12 @@ export class ReadModel {
 
   /** A page of a chain's images by (height, digest). */
   async list(chain: string, options: ListOptions): Promise<{ images: ArchivedImage[]; nextCursor?: string }> {
+    const page = await this.listRows(chain, options);
+    return { images: page.rows.map(archivedImage), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+  }
+
+  /** The same page as database rows: for listings, which need no decoded record. */
+  async listRows(chain: string, options: ListOptions): Promise<{ rows: ImageRow[]; nextCursor?: string }> {
     this.#knownChain(chain);
     const after = options.cursor ? decodeCursor(options.cursor) : undefined;
     const rows = await this.#meta.page(chain, {
@@ -82,9 +88,14 @@ export class ReadModel {
       ...(after ? { after } : {}),
       ...(options.final ? { finalOnly: true } : {}),
     });
-    const images = rows.slice(0, options.limit).map(archivedImage);
-    const last = images.at(-1);
-    return rows.length > options.limit && last ? { images, nextCursor: encodeCursor(last.record) } : { images };
+    const page = rows.slice(0, options.limit);
+    const last = page.at(-1);
+    return rows.length > options.limit && last ? { rows: page, nextCursor: encodeCursor(last) } : { rows: page };
+  }
+
+  /** The validators that attested each of these images (by digest). */
+  attestersOf(digests: readonly Digest[]): Promise<Map<Digest, string[]>> {
+    return this.#meta.attesters(digests);
   }
 
   /** The highest image of a chain (the highest final one with `final`). */
