@@ -59,7 +59,7 @@ async function readMarks(archive: Archive, chain: string): Promise<Map<string, n
   const marks = new Map<string, number>();
   for await (const info of archive.store.list(MARKS_PREFIX)) {
     const digest = digestOfKey(MARKS_PREFIX, info.key);
-    if (!digest || (await archive.read.find(digest))?.record.chain !== chain) continue;
+    if (!digest || (await archive.metadata.image(digest))?.chain !== chain) continue;
     try {
       const value = decodeCbor(await readObject(archive.store, info.key));
       if (isCborMap(value) && typeof value.markedAt === 'number') marks.set(digest, value.markedAt);
