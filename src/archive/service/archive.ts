@@ -284,6 +284,13 @@ export class Archive {
       return { created: false, image, addedAttestations: await this.#addAttestations(image, attestations) };
     }
     const image = await this.index(record);
+    if (image.record.chain !== record.chain || image.record.height !== record.height) {
+      // Another process indexed the same content under another chain or height between our
+      // check and our commit: its row won; ours goes, record and blob.
+      await this.store.delete(imageRecordKey(record.chain, record.height, record.digest));
+      await this.store.delete(blob.key);
+      throw this.#conflict(image);
+    }
     await this.#emit({ type: 'image.available', chain: record.chain, height: record.height, digest: record.digest, validator: record.producer.validator });
     const added = await this.#addAttestations(image, attestations.slice(1));
     // Logged by the caller, which knows the request (id, client).

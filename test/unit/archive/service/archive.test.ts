@@ -9,6 +9,7 @@ import { encodeImagePrefix, signAttestation } from '../../../../src/archive/inde
 import { silentLogger } from '../../../../src/logger.ts';
 import { allKeys, bodyOf, imageBytes, imageCount, testArchive, testKeyring, validatorKey } from '../../../support/archive-fixtures.ts';
 import { reindex, type Digest } from '../../../../src/archive/index.ts';
+import { openMetadata } from '../../../../src/metadata/index.ts';
 import { collectBytes } from '../../../support/fixtures.ts';
 
 describe('archive service (memory store)', () => {
@@ -118,6 +119,22 @@ describe('archive service (memory store)', () => {
     const keys = await allKeys(store);
     expect(keys.filter((k) => k.startsWith('images/'))).toHaveLength(1);
     expect(keys.filter((k) => k.startsWith('blobs/'))).toHaveLength(1);
+  });
+
+  it('and when the two pushes come through two processes on one bucket and database', async () => {
+    for (let round = 0; round < 5; round++) {
+      const store = createMemoryStore();
+      const keyring = testKeyring();
+      const metadata = await openMetadata('sqlite::memory:');
+      const [a, b] = [await testArchive(store, { keyring, metadata }), await testArchive(store, { keyring, metadata })];
+      const content = randomBytes(200_000);
+      const results = await Promise.allSettled([a.push(bodyOf(imageBytes(content, { height: 1000 }).bytes, 4096)), b.push(bodyOf(imageBytes(content, { height: 1001 }).bytes, 4096))]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'DIGEST_CONFLICT' });
+      const keys = await allKeys(store);
+      expect(keys.filter((k) => k.startsWith('images/'))).toHaveLength(1);
+      expect(keys.filter((k) => k.startsWith('blobs/'))).toHaveLength(1);
+    }
   });
 
   it('two pushes of one new image at once: both succeed, one creates it, one blob is kept', async () => {
