@@ -120,6 +120,8 @@ export interface MetadataStore {
   putSetting(name: string, value: string): Promise<void>;
   /** This database's identity: a random id chosen once, when it was first asked for. */
   databaseId(): Promise<string>;
+  /** The database server's clock (ms since the epoch); SQLite's is this host's. */
+  now(): Promise<number>;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -213,6 +213,7 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     acquireLease: async (name, holder, ttlMs, now) => (await first(SQL.acquireLease, [name, holder, now + ttlMs, now])) !== undefined,
     releaseLease: async (name, holder) => void (await query(SQL.releaseLease, [name, holder])),
     ping: async () => void (await query('SELECT 1 AS ok')),
+    now: async () => Number((await query('SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS now'))[0]?.now),
     getSetting: async (name) => {
       const value = (await first(SQL.setting, [name]))?.value;
       return typeof value === 'string' ? value : undefined;

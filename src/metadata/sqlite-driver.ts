@@ -134,6 +134,7 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     acquireLease: (name, holder, ttlMs, now) => run(() => get(SQL.acquireLease, [name, holder, now + ttlMs, now]) !== undefined),
     releaseLease: (name, holder) => run(() => void stmt(SQL.releaseLease).run(name, holder)),
     ping: () => run(() => void get('SELECT 1 AS ok', [])),
+    now: () => Promise.resolve(Date.now()),
     getSetting: (name) => run(() => {
       const value = get(SQL.setting, [name])?.value;
       return typeof value === 'string' ? value : undefined;

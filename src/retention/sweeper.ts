@@ -35,6 +35,9 @@ export interface RetentionRunReport {
   readonly decisions: readonly RetentionDecision[];
 }
 
+/** How far this host's clock may be from the database server's before a run refuses to act. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** Images handled at once during a run. */
 const SWEEP_CONCURRENCY = 8;
 
@@ -114,8 +117,11 @@ export class RetentionSweeper {
       const marks = await readMarks(this.#archive, chain);
       // Clock sanity: a clock behind the previous run's would age images wrongly — refuse to act.
       const previousStart = await this.#lastRunStart(chain);
-      const clockBehind = previousStart !== undefined && options.now < previousStart;
-      if (clockBehind) this.#logger.error('retention run refuses to mark or delete: the clock is behind the previous run', { chain, now: options.now, previousStart });
+      // …and a host clock that disagrees with the database server's (another machine's) by more
+      // than the allowed skew would mark and delete by a wrong time: refuse as well.
+      const skewMs = Math.abs(Date.now() - (await this.#archive.metadata.now()));
+      const clockBehind = (previousStart !== undefined && options.now < previousStart) || skewMs > MAX_CLOCK_SKEW_MS;
+      if (clockBehind) this.#logger.error('retention run refuses to mark or delete: clock behind the previous run, or off the database clock', { chain, now: options.now, previousStart, skewMs });
       const acting = (): boolean => !dryRun && !clockBehind && !options.signal?.aborted;
       const rules = Object.fromEntries(RETENTION_RULES.map((rule) => [rule, 0])) as Record<RetentionRule, number>;
       const acted: RetentionDecision[] = [];
@@ -169,7 +175,7 @@ export class RetentionSweeper {
         if (acts) acted.push(d);
       });
       acted.sort((a, b) => a.height - b.height || (a.digest < b.digest ? -1 : 1));
-      if (clockBehind) errors.push(`clock ${options.now} is behind the previous run's start ${previousStart}: nothing marked or deleted`);
+      if (clockBehind) errors.push(`clock ${options.now} is behind the previous run's start ${previousStart ?? '-'} or ${skewMs} ms off the database's: nothing marked or deleted`);
       if (options.signal?.aborted) errors.push('the retention lease was lost: the run stopped marking and deleting');
       const report: RetentionRunReport = { chain, dryRun, startedAt: options.now, durationMs: Math.round(performance.now() - started), policy: { ...options.policy, graceMs: options.graceMs }, rules, marked, deleted, bytesFreed, unmarked, spared, legalHolds, errors, decisions: acted };
       if (!dryRun) {

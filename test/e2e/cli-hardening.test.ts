@@ -74,6 +74,7 @@ describe('cairn at its edges', () => {
     const refused = await runCairn(['registry', 'set-epoch', '--chain', 'devnet', '--epoch-length', '500'], { env: env() });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('EPOCH_CHANGE_UNCONFIRMED');
+    expect(refused.stderr).toContain('would release 0 boundary images');
     expect(await epochOf()).toBe(1000);
     expect((await runCairn(['registry', 'set-epoch', '--chain', 'devnet', '--epoch-length', '500', '--confirm'], { env: env() })).code).toBe(0);
     expect(await epochOf()).toBe(500);

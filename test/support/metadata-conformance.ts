@@ -167,6 +167,12 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       stopThere();
     });
 
+    it("tells its server's clock", async () => {
+      const before = Date.now();
+      const now = await store.now();
+      expect(Math.abs(now - before)).toBeLessThan(60_000); // the same machine: not a timing bound, a sanity one
+    });
+
     it('keeps named settings', async () => {
       const name = `s-${freshChain()}`;
       expect(await store.getSetting(name)).toBeUndefined();

@@ -52,6 +52,7 @@ export const latestQuery = z.object({ final: z.enum(['true', 'false']).optional(
 export const planQuery = z.object({
   chain: chainParam,
   at: z.string().max(40).optional().describe('Plan as of this time: ISO-8601 (`2026-12-31T00:00:00Z`) or an integer of ms since the epoch (default now).'),
+  epochLength: uintText('epochLength', 'Preview: plan as if the chain had this epoch length (what a change would release).').optional(),
 });
 export const runsQuery = z.object({ chain: chainParam });
 /** Registry updates: an epoch length may change only when this says so. */

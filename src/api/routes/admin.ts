@@ -79,8 +79,9 @@ export function adminRoutes(archive: Archive, logger: Logger, retention: Retenti
   };
 
   on(app, MOUNT, ROUTES.retentionPlan, async (c) => {
-    const { chain, at: atText } = queryParams(c, ROUTES.retentionPlan.query);
-    const policy = policyFor(chain);
+    const { chain, at: atText, epochLength } = queryParams(c, ROUTES.retentionPlan.query);
+    if (epochLength === 0) throw new CairnError('INVALID_ARGUMENT', 'epochLength must be at least 1');
+    const policy = { ...policyFor(chain), ...(epochLength === undefined ? {} : { epochLength }) };
     const at = atText === undefined ? Date.now() : parseInstant('at', atText);
     const head = { chain, at, policy: { ...policy, graceMs: retention.config.graceMs } };
     if (wantsCbor(c)) {

@@ -74,7 +74,7 @@ function stateBadge(row: TimelineRow): Html {
 
 function decisionCell(d: RetentionDecision | undefined): Html {
   if (!d) return html`<span>—</span>`;
-  return html`<span class="decision ${d.action}">${d.action === 'delete' ? '✕ delete' : '✓ keep'}</span> <code>${d.rule}</code>`;
+  return html`<span class="decision ${d.action}">${d.action === 'delete' ? '✕ delete' : '✓ keep'}</span> <code>${d.rule}</code>${d.equivocation ? html` <strong class="equivocation" title="another image at this height is final too: evidence of equivocation">⚠ equivocation</strong>` : ''}`;
 }
 
 function holdButton(row: TimelineRow): Html {

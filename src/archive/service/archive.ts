@@ -30,7 +30,7 @@ import { encodeCbor } from '../cbor/deterministic-cbor.ts';
 import { KeyedMutex } from '../concurrency.ts';
 import type { ArchivedImage } from './archived-image.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
-import { attestationKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey, revocationKey } from './layout.ts';
+import { attestationKey, epochChangeKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey, revocationKey } from './layout.ts';
 import { ReadModel } from './read-model.ts';
 import { loadOrSeedRegistry, updateStoredRegistry } from './registry-store.ts';
 import { storeSealedContent } from './sealed-content.ts';
@@ -178,7 +178,10 @@ export class Archive {
     });
     for (const entry of registry.chains.values()) remember.set(entry.chain, entry.epochLength);
     for (const [chain, epochLength] of remember) await this.metadata.putSetting(`epoch/${chain}`, String(epochLength));
-    for (const c of changed) this.#logger.warn('epoch length changed (confirmed)', c);
+    for (const c of changed) {
+      this.#logger.warn('epoch length changed (confirmed)', c);
+      await this.store.put(epochChangeKey(c.chain, this.#now()), encodeCbor({ v: 1, from: c.from, to: c.to, at: this.#now() }));
+    }
     this.#registry = registry;
     await this.metadata.appendEvent({ chain: '', type: REGISTRY_CHANGED, height: 0, digest: '', at: this.#now() }).catch((error: unknown) => this.#logger.warn('registry change not announced', { error }));
     return registry;

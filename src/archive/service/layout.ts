@@ -27,6 +27,11 @@ export const FINALITY_PREFIX = 'finality/';
 export const IDENTITY_KEY = 'identity/server.cbor';
 export const HOLDS_PREFIX = 'holds/';
 export const MARKS_PREFIX = 'retention/marks/';
+/** A confirmed epoch-length change of a chain, beside its retention runs. */
+export function epochChangeKey(chain: string, at: number): string {
+  return `retention/epoch-changes/${chain}/${String(at).padStart(16, '0')}.cbor`;
+}
+
 /** Revoked finality proofs: `{ v: 1, revokedAt, reason, finalizedAt }` (an admin's explicit act). */
 export const REVOCATIONS_PREFIX = 'finality-revoked/';
 

@@ -90,7 +90,16 @@ export function registerRegistryCommands(program: Command): void {
       process.stdout.write(`chain ${options.chain} already has epoch length ${epochLength}\n`);
       return;
     }
-    if (!options.confirm) throw new CairnError('EPOCH_CHANGE_UNCONFIRMED', `chain ${options.chain}: epoch length ${chain.epochLength ?? 1000} → ${epochLength} changes which boundary images retention keeps; run again with --confirm`);
+    if (!options.confirm) {
+      // What the change would release: boundary images kept today that the new length would let go.
+      type Plan = { decisions: Array<{ digest: string; height: number; rule: string; action: string }> };
+      const plan = async (query: string): Promise<Plan> => (await (await request(conn, `/v1/admin/retention/plan?chain=${encodeURIComponent(options.chain)}${query}`, { headers: { accept: 'application/json' } })).json()) as Plan;
+      const [now, then] = await Promise.all([plan(''), plan(`&epochLength=${epochLength}`)]);
+      const after = new Map(then.decisions.map((d) => [d.digest, d.action]));
+      const released = now.decisions.filter((d) => d.rule === 'EPOCH_BOUNDARY' && after.get(d.digest) === 'delete');
+      const heights = released.slice(0, 10).map((d) => d.height).join(', ');
+      throw new CairnError('EPOCH_CHANGE_UNCONFIRMED', `chain ${options.chain}: epoch length ${chain.epochLength ?? 1000} → ${epochLength} would release ${released.length} boundary image${released.length === 1 ? '' : 's'} retention keeps today${released.length ? ` (heights ${heights}${released.length > 10 ? ', …' : ''})` : ''}; run again with --confirm`, { details: { released: released.length } });
+    }
     chain.epochLength = epochLength;
     const response = await request(conn, '/v1/admin/registry?confirmEpochChange=true', { method: 'PUT', body: JSON.stringify(doc), headers: { 'content-type': 'application/json', accept: 'application/json' } });
     const stored = (await response.json()) as RegistryDocument;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parseDigest } from '../../archive/index.ts';
 import { connection, getJson, request, type ServerOptions } from '../../client/index.ts';
-import { parseTime } from '../parse.ts';
+import { parseTime, parseUint } from '../parse.ts';
 import { printJson, printTable } from '../output.ts';
 import { withServerOptions } from '../server-options.ts';
 
@@ -42,9 +42,9 @@ export function describeRun(report: { marked: number; deleted: number; unmarked:
 /** Registers retention and hold. */
 export function registerRetentionCommands(program: Command): void {
   const retention = program.command('retention').description('what retention keeps and deletes, and why (admin token)');
-  admin(retention.command('plan').description('dry run: every decision with the rule that made it').requiredOption('--chain <id>', 'chain id').option('--at <time>', 'plan as of this time (ms or ISO-8601)').option('--json', 'print as JSON')).action(
-    async (options: ServerOptions & { chain: string; at?: string; json?: boolean }) => {
-      const query = new URLSearchParams({ chain: options.chain, ...(options.at ? { at: String(parseTime('at', options.at)) } : {}) });
+  admin(retention.command('plan').description('dry run: every decision with the rule that made it').requiredOption('--chain <id>', 'chain id').option('--at <time>', 'plan as of this time (ms or ISO-8601)').option('--epoch-length <n>', 'preview: plan as if the chain had this epoch length').option('--json', 'print as JSON')).action(
+    async (options: ServerOptions & { chain: string; at?: string; epochLength?: string; json?: boolean }) => {
+      const query = new URLSearchParams({ chain: options.chain, ...(options.at ? { at: String(parseTime('at', options.at)) } : {}), ...(options.epochLength ? { epochLength: String(parseUint('epoch-length', options.epochLength)) } : {}) });
       const plan = await getJson<{ decisions: Decision[]; summary: Record<string, number>; delete: number; keep: number; bytesFreed: number }>(await connection(options), `/v1/admin/retention/plan?${query.toString()}`);
       if (options.json) return printJson(plan);
       printDecisions(plan.decisions);

@@ -63,6 +63,9 @@ describe('retention plan time', () => {
     expect((await json<{ at: number }>(await plan('2026-12-31T00:00:00Z'))).at).toBe(Date.parse('2026-12-31T00:00:00Z'));
     expect((await json<{ at: number }>(await plan('2026-12-31'))).at).toBe(Date.parse('2026-12-31T00:00:00Z'));
     expect((await json<{ at: number }>(await plan('1798675200000'))).at).toBe(1_798_675_200_000);
+    const preview = await json<{ policy: { epochLength: number } }>(await app.request('/v1/admin/retention/plan?chain=devnet&epochLength=250', { headers: admin }));
+    expect(preview.policy.epochLength).toBe(250);
+    expect((await app.request('/v1/admin/retention/plan?chain=devnet&epochLength=0', { headers: admin })).status).toBe(400);
     for (const bad of ['2100', '-1', '1e12', 'tomorrow', '2026-02-30', '2026-12-31 00:00', 'Dec 31 2026', '2026-12-31T00:00:00']) {
       expect((await plan(bad)).status, bad).toBe(400);
     }

@@ -79,6 +79,7 @@ describe('retention safety', () => {
     await expect(archive.updateRegistry((doc) => ({ chains: { ...doc.chains, testnet: { ...doc.chains.testnet!, epochLength: 50 } } }))).rejects.toMatchObject({ code: 'EPOCH_CHANGE_UNCONFIRMED' });
     await archive.updateRegistry((doc) => ({ chains: { ...doc.chains, testnet: { ...doc.chains.testnet!, epochLength: 50 } } }), { confirmEpochChange: true });
     expect(archive.registry.chains.get('testnet')?.epochLength).toBe(50);
+    expect((await allKeys(archive.store)).filter((k) => k.startsWith('retention/epoch-changes/testnet/'))).toHaveLength(1);
   });
 
   it('a deletion re-checks its image from fresh state: a hold placed during the run saves it', async () => {
