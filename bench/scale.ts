@@ -10,7 +10,8 @@
  * marker. Then, against the served process: start → ready, RSS after start and peak (VmRSS,
  * VmHWM), latency of latest, a listing page, latest-final, the whole retention plan (streamed),
  * the dashboard page, and a push (each a median of several; push latency next to the 1,000-image
- * run of the same driver, measured in the same run). No signing per image.
+ * run of the same driver, measured in the same run). The plan and the dashboard also get their own
+ * peak RSS: VmHWM is reset (`clear_refs` 5) before each and read after it. No signing per image.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -96,6 +97,13 @@ async function rss(pid: number): Promise<{ now: number; peak: number }> {
   return { now: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** The peak RSS of one step alone: VmHWM is reset (clear_refs 5) before it, read after it. */
+async function stepPeak(pid: number, step: () => Promise<number>): Promise<{ ms: number; peak: number }> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5').catch(() => undefined);
+  const result = await step();
+  return { ms: result, peak: (await rss(pid)).peak };
+}
+
 async function ms(fn: () => Promise<unknown>, runs: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -151,8 +159,8 @@ try {
           const latest = await ms(() => get(server.url, '/v1/chains/bench/latest'), 20);
           const list = await ms(() => get(server.url, '/v1/chains/bench/images?limit=100'), 20);
           const latestFinal = await ms(() => get(server.url, '/v1/chains/bench/latest?final=true'), 20);
-          const plan = await ms(() => get(server.url, '/v1/admin/retention/plan?chain=bench'), count >= 1_000_000 ? 1 : 3);
-          const ui = await ms(() => get(server.url, '/ui/chains/bench'), count >= 1_000_000 ? 1 : 3);
+          const plan = await stepPeak(server.child.pid!, () => ms(() => get(server.url, '/v1/admin/retention/plan?chain=bench'), count >= 1_000_000 ? 1 : 3));
+          const ui = await stepPeak(server.child.pid!, () => ms(() => get(server.url, '/ui/chains/bench'), count >= 1_000_000 ? 1 : 3));
           // Signed before the clock starts: the push latency is the server's.
           const pushes = Array.from({ length: 10 }, (_, i) => createImageBytes({ chain: 'bench', height: (count + 10 + i) * 10, validator: 'bench', key, content: randomBytes(1024) }).bytes);
           const push = await ms(async () => {
@@ -161,7 +169,8 @@ try {
           }, 10);
           if (!pushBaseline.has(driver)) pushBaseline.set(driver, push);
           const end = await rss(server.child.pid!);
-          rows.push([driver, count.toLocaleString('en'), (readyMs / 1000).toFixed(2), (afterStart.now / 2 ** 20).toFixed(0), (end.peak / 2 ** 20).toFixed(0), latest.toFixed(1), list.toFixed(1), latestFinal.toFixed(1), (plan / 1000).toFixed(2), (ui / 1000).toFixed(2), push.toFixed(0), (push / pushBaseline.get(driver)!).toFixed(2)]);
+          const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+          rows.push([driver, count.toLocaleString('en'), (readyMs / 1000).toFixed(2), mib(afterStart.now), mib(afterStart.peak), latest.toFixed(1), list.toFixed(1), latestFinal.toFixed(1), (plan.ms / 1000).toFixed(2), mib(plan.peak), (ui.ms / 1000).toFixed(2), mib(ui.peak), push.toFixed(0), (push / pushBaseline.get(driver)!).toFixed(2), mib(end.now)]);
           console.error(`done: ${driver} ${count}`);
         } finally {
           await server.kill();
@@ -175,4 +184,4 @@ try {
   await postgres?.destroy();
 }
 console.log('\n### cairn serve over N images (one chain; fs bucket; medians; push ratio vs the 1,000-image run)\n');
-printTable(['driver', 'images', 'ready s', 'RSS MiB', 'peak RSS MiB', 'latest ms', 'list ms', 'latest-final ms', 'plan s', '/ui s', 'push ms', 'push ratio'], rows);
+printTable(['driver', 'images', 'ready s', 'RSS MiB', 'start peak MiB', 'latest ms', 'list ms', 'latest-final ms', 'plan s', 'plan peak MiB', '/ui s', '/ui peak MiB', 'push ms', 'push ratio', 'RSS at end MiB'], rows);

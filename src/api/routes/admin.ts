@@ -25,6 +25,8 @@ import { jsonBody, on, pathParams, queryParams } from '../openapi/routing.ts';
 import { currentPlan, planChain, planCounter, policyOf, summarisePlan, type RetentionDecision, type RetentionPolicy, type RetentionScheduler } from '../../retention/index.ts';
 
 const MOUNT = '/v1/admin';
+/** Decisions per written chunk: small enough that a chunk's string stays out of V8's large-object space. */
+const PLAN_CHUNK = 100;
 
 /** What the retention routes need. */
 export type RetentionSettings = RetentionScheduler;
@@ -43,7 +45,7 @@ function streamedPlanJson(head: Record<string, unknown>, decisions: AsyncGenerat
         return;
       }
       const parts: string[] = [];
-      for (let i = 0; i < 500; i++) {
+      for (let i = 0; i < PLAN_CHUNK; i++) {
         const next = await decisions.next();
         if (next.done) {
           const { byRule: summary, ...counts } = counter.summary();
