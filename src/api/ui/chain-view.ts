@@ -77,11 +77,11 @@ export async function chainView(archive: Archive, retention: RetentionSettings, 
     counts.bytes += d.size;
     if (wanted.has(d.digest)) decisionOf.set(d.digest, d);
     if (d.action === 'delete' && deletions.length < 200) deletions.push(d);
-    if (d.rule === 'PINNED') heldDigests.push(d.digest as Digest);
+    // Every hold is counted; the first 200 are shown.
+    if (d.rule === 'PINNED' && counts.held++ < 200) heldDigests.push(d.digest as Digest);
   }
   closeHeight();
-  counts.held = heldDigests.length;
-  const held = (await Promise.all(heldDigests.slice(0, 200).map((digest) => archive.read.find(digest)))).filter((e): e is ArchivedImage => e !== undefined);
+  const held = (await Promise.all(heldDigests.map((digest) => archive.read.find(digest)))).filter((e): e is ArchivedImage => e !== undefined);
   const attesters = await archive.read.attesters([...shown, ...held]);
   const row = (e: ArchivedImage): TimelineRow => {
     const q = archive.read.quorum(chain, attesters.get(e.record.digest) ?? []);

@@ -11,6 +11,7 @@ import { allKeys, bodyOf, imageBytes, imageCount, testArchive, testKeyring, vali
 import { reindex, type Digest } from '../../../../src/archive/index.ts';
 import { openMetadata } from '../../../../src/metadata/index.ts';
 import { collectBytes } from '../../../support/fixtures.ts';
+import type { BlobStore } from '../../../../src/archive/store/blob-store.ts';
 
 describe('archive service (memory store)', () => {
   it('archives a pushed image, serves its content and ranges, and rebuilds the same index from the store', async () => {
@@ -109,16 +110,21 @@ describe('archive service (memory store)', () => {
     await expect(archive.push(bodyOf(imageBytes(content, { height: 1001 }).bytes))).rejects.toMatchObject({ code: 'DIGEST_CONFLICT' });
   });
 
-  it('refuses it too when both pushes upload at once (no lock spans the upload): one record, no stray blob', async () => {
-    const store = createMemoryStore();
-    const archive = await testArchive(store);
-    const content = randomBytes(300_000);
-    const results = await Promise.allSettled([1000, 1001].map((height) => archive.push(bodyOf(imageBytes(content, { height }).bytes, 4096))));
+  /** One push won, the other is a DIGEST_CONFLICT, and the loser left no record or blob behind. */
+  const expectOneWinner = async (results: PromiseSettledResult<unknown>[], store: BlobStore): Promise<void> => {
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'DIGEST_CONFLICT' });
     const keys = await allKeys(store);
     expect(keys.filter((k) => k.startsWith('images/'))).toHaveLength(1);
     expect(keys.filter((k) => k.startsWith('blobs/'))).toHaveLength(1);
+  };
+
+  it('refuses it too when both pushes upload at once (no lock spans the upload): one record, no stray blob', async () => {
+    const store = createMemoryStore();
+    const archive = await testArchive(store);
+    const content = randomBytes(300_000);
+    const results = await Promise.allSettled([1000, 1001].map((height) => archive.push(bodyOf(imageBytes(content, { height }).bytes, 4096))));
+    await expectOneWinner(results, store);
   });
 
   it('and when the two pushes come through two processes on one bucket and database', async () => {
@@ -129,11 +135,7 @@ describe('archive service (memory store)', () => {
       const [a, b] = [await testArchive(store, { keyring, metadata }), await testArchive(store, { keyring, metadata })];
       const content = randomBytes(200_000);
       const results = await Promise.allSettled([a.push(bodyOf(imageBytes(content, { height: 1000 }).bytes, 4096)), b.push(bodyOf(imageBytes(content, { height: 1001 }).bytes, 4096))]);
-      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
-      expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'DIGEST_CONFLICT' });
-      const keys = await allKeys(store);
-      expect(keys.filter((k) => k.startsWith('images/'))).toHaveLength(1);
-      expect(keys.filter((k) => k.startsWith('blobs/'))).toHaveLength(1);
+      await expectOneWinner(results, store);
     }
   });
 
