@@ -85,8 +85,12 @@ export interface MetadataStore {
   counts(): Promise<Map<string, number>>;
   /** The validators with a recorded attestation, per image, for a set of images. */
   attesters(digests: readonly Digest[]): Promise<Map<Digest, string[]>>;
-  /** Removes an image and its attestations; resolves whether it was there. */
-  deleteImage(digest: Digest): Promise<boolean>;
+  /**
+   * Removes an image and its attestations; resolves whether it was there. With `unchanged`, only
+   * while the image is not held and its finality is still what the caller saw (`finalizedAt`,
+   * undefined: not final): a hold or a finality recorded meanwhile, by any process, spares it.
+   */
+  deleteImage(digest: Digest, unchanged?: { finalizedAt: number | undefined }): Promise<boolean>;
 
   /** Records a validator's attestation (its deterministic CBOR); false when that validator's is already there. */
   addAttestation(digest: Digest, validator: string, statement: Uint8Array): Promise<boolean>;

@@ -170,7 +170,7 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     },
     topHeights: async (chain, limit) => (await query(SQL.topHeights, [chain, limit])).map((r) => Number(r.height)),
     counts: async () => new Map((await query(SQL.counts)).map((r) => [r.chain as string, Number(r.n)])),
-    deleteImage: async (digest) => (await first(SQL.deleteImage, [digest])) !== undefined,
+    deleteImage: async (digest, unchanged) => (await (unchanged ? first(SQL.deleteUnchangedImage, [digest, unchanged.finalizedAt ?? null]) : first(SQL.deleteImage, [digest]))) !== undefined,
     attesters: async (digests) => {
       const out = new Map<Digest, string[]>();
       for (let i = 0; i < digests.length; i += 1000) {

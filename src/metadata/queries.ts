@@ -18,6 +18,7 @@ export const SQL = {
   atHeight: `SELECT ${IMAGE_COLUMNS} FROM images WHERE chain = ? AND height = ? ORDER BY digest`,
   counts: 'SELECT chain, COUNT(*) AS n FROM images GROUP BY chain ORDER BY chain',
   deleteImage: 'DELETE FROM images WHERE digest = ? RETURNING digest',
+  deleteUnchangedImage: 'DELETE FROM images WHERE digest = ? AND held_at IS NULL AND finalized_at IS NOT DISTINCT FROM ? RETURNING digest',
   imageExists: 'SELECT 1 AS found FROM images WHERE digest = ?',
   addAttestation: 'INSERT INTO attestations (digest, validator, statement) VALUES (?, ?, ?) ON CONFLICT (digest, validator) DO NOTHING RETURNING validator',
   attestations: 'SELECT validator, statement FROM attestations WHERE digest = ? ORDER BY validator',

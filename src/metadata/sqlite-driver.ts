@@ -105,7 +105,7 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     }),
     topHeights: (chain, limit) => run(() => all(SQL.topHeights, [chain, limit]).map((r) => Number(r.height))),
     counts: () => run(() => new Map(all(SQL.counts, []).map((r) => [r.chain as string, Number(r.n)]))),
-    deleteImage: (digest) => run(() => get(SQL.deleteImage, [digest]) !== undefined),
+    deleteImage: (digest, unchanged) => run(() => (unchanged ? get(SQL.deleteUnchangedImage, [digest, unchanged.finalizedAt ?? null]) : get(SQL.deleteImage, [digest])) !== undefined),
     attesters: (digests) => run(() => {
       const out = new Map<Digest, string[]>();
       for (let i = 0; i < digests.length; i += 1000) {

@@ -87,13 +87,32 @@ export class RetentionSweeper {
   /**
    * Whether `image` is still to be deleted, decided again from fresh state: its height's images
    * and the chain's context read now (a hold placed, a finality proven, a newer final image since
-   * the plan was made all count).
+   * the plan was made all count). A deletion is logged here, before anything goes, with the facts
+   * that justify it — the audit trail an operator (and the soak) checks decisions against; the
+   * line is written synchronously, so a crash right after it cannot lose it.
    */
-  async #stillDeleted(image: ArchivedImage, policy: RetentionPolicy, now: number): Promise<boolean> {
+  async #stillDeleted(image: ArchivedImage, policy: RetentionPolicy, now: number, markedAt: number): Promise<boolean> {
     const r = image.record;
     const context = await chainPlanContext(this.#archive, r.chain, policy);
     const group = (await this.#archive.read.atHeight(r.chain, r.height)).map(planImage);
-    return decideHeight(group, context, policy, now).find((d) => d.digest === r.digest)?.action === 'delete';
+    const decision = decideHeight(group, context, policy, now).find((d) => d.digest === r.digest);
+    if (decision?.action !== 'delete') return false;
+    this.#logger.info('retention deletes image', {
+      chain: r.chain,
+      height: r.height,
+      digest: r.digest,
+      rule: decision.rule,
+      final: decision.final,
+      storedAt: r.storedAt,
+      ageMs: decision.ageMs,
+      markedAt,
+      now,
+      policy,
+      latestFrom: Number.isFinite(context.latestFrom) ? context.latestFrom : null,
+      latestFinal: context.latestFinal ?? null,
+      finalAtHeight: group.filter((i) => i.final).map((i) => i.digest),
+    });
+    return true;
   }
 
   /** The start of the chain's last recorded run, if any. */
@@ -151,7 +170,7 @@ export class RetentionSweeper {
               if (acting()) await this.#archive.store.put(markKey(digest), encodeCbor({ v: 1, rule: d.rule, markedAt: options.now }));
             } else if (markedAt + options.graceMs <= options.now && counts) {
               // Re-checked from fresh state at the moment of deletion (inside the image's lock).
-              const gone = dryRun || (await this.#archive.deleteImage(digest, { confirm: (image) => this.#stillDeleted(image, options.policy, options.now) }));
+              const gone = dryRun || (await this.#archive.deleteImage(digest, { confirm: (image) => this.#stillDeleted(image, options.policy, options.now, markedAt) }));
               if (gone) {
                 deleted++;
                 acts = true;

@@ -123,6 +123,22 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       expect(await store.attestations(image.digest)).toEqual([]);
     });
 
+    it('deletes on condition: not while held, nor after another connection recorded its finality', async () => {
+      const held = row(freshChain(), 1);
+      const finalised = row(freshChain(), 1);
+      const unchanged = row(freshChain(), 1, randomDigest(), { finalizedAt: 50 });
+      for (const image of [held, finalised, unchanged]) await store.insertImage(image);
+      await other.setHeld(held.digest, 10);
+      expect(await store.deleteImage(held.digest, { finalizedAt: undefined })).toBe(false);
+      await other.markFinal(finalised.digest, 20);
+      expect(await store.deleteImage(finalised.digest, { finalizedAt: undefined })).toBe(false);
+      expect(await store.image(held.digest)).toBeDefined();
+      expect(await store.image(finalised.digest)).toBeDefined();
+      expect(await store.deleteImage(finalised.digest, { finalizedAt: 20 })).toBe(true);
+      expect(await store.deleteImage(unchanged.digest, { finalizedAt: 50 })).toBe(true);
+      expect(await store.image(unchanged.digest)).toBeUndefined();
+    });
+
     it('keeps the first proven finality, and places and lifts holds', async () => {
       const image = row(freshChain(), 1);
       await store.insertImage(image);

@@ -402,13 +402,18 @@ export class Archive {
     });
   }
 
-  /** Places an admin hold on an image (idempotent). */
+  /**
+   * Places an admin hold on an image (idempotent). Under the image's lock, like a deletion: a
+   * hold acknowledged is never followed by a retention deletion decided before it.
+   */
   async hold(digest: Digest, reason?: string): Promise<ArchivedImage> {
-    await this.read.image(digest);
-    const heldAt = this.#now();
-    await this.store.put(holdKey(digest), encodeCbor({ v: 1, heldAt, ...(reason ? { reason } : {}) }));
-    await this.metadata.setHeld(digest, heldAt);
-    return this.read.image(digest);
+    return this.#locks.run(digest, async () => {
+      await this.read.image(digest);
+      const heldAt = this.#now();
+      await this.store.put(holdKey(digest), encodeCbor({ v: 1, heldAt, ...(reason ? { reason } : {}) }));
+      await this.metadata.setHeld(digest, heldAt);
+      return this.read.image(digest);
+    });
   }
 
   /** Lifts an admin hold (idempotent). */
@@ -435,7 +440,12 @@ export class Archive {
       const attesters = (await this.read.attesters([image])).get(digest) ?? [];
       // A legal hold would make the blob undeletable: lift it before anything goes.
       if (this.store.setLegalHold) await this.store.setLegalHold(r.blob.key, false);
-      await this.metadata.deleteImage(digest);
+      // A confirmed deletion goes only if no process held the image or recorded its finality
+      // since the confirmation read it (the lock above is this process's only).
+      if (!(await this.metadata.deleteImage(digest, options.confirm ? { finalizedAt: image.finalizedAt } : undefined))) {
+        if (image.legalHold && this.store.setLegalHold) await this.store.setLegalHold(r.blob.key, true);
+        return false;
+      }
       await this.store.delete(imageRecordKey(r.chain, r.height, r.digest));
       await Promise.all([
         ...attesters.filter((v) => v !== r.producer.validator).map((v) => this.store.delete(attestationKey(digest, v))),
