@@ -5,6 +5,7 @@
  * Lower priority numbers are more urgent (0 first). See `docs/FORMAT.md` §Queue state.
  */
 import { CairnError } from '../../errors.ts';
+import type { CborBudget } from '../cbor/cbor-budget.ts';
 import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
 import { isUint53, isValidatorId } from '../image/format.ts';
 
@@ -63,6 +64,15 @@ export function checkQueueMessage(value: unknown, index: number): QueueMessage {
   return { kind: kind as QueueMessageKind, priority, payload, provenance: { origin, receivedAt, sequence } };
 }
 
+/**
+ * The decoding budget of queue-state content of `length` bytes, from its schema (FORMAT.md §2):
+ * a message is 15 data items in at least 73 bytes (empty payload, one-character origin), so no
+ * valid queue state holds more than one item per 4 bytes, plus its array; 3 levels.
+ */
+export function queueStateCborBudget(length: number): CborBudget {
+  return { maxItems: 1 + Math.floor(length / 4), maxDepth: 3 };
+}
+
 /** Encodes messages as queue-state content, in the order given. */
 export function encodeQueueState(messages: readonly QueueMessage[]): Uint8Array {
   const checked = messages.map((m, i) => checkQueueMessage(m, i));
@@ -74,9 +84,9 @@ export function decodeQueueState(bytes: Uint8Array): QueueMessage[] {
   if (bytes.length > MAX_QUEUE_STATE_BYTES) throw invalid(`queue state larger than ${MAX_QUEUE_STATE_BYTES} bytes`);
   let value: CborValue;
   try {
-    value = decodeCbor(bytes);
+    value = decodeCbor(bytes, queueStateCborBudget(bytes.length));
   } catch (error) {
-    throw new CairnError('QUEUE_STATE_INVALID', `queue state is not deterministic CBOR: ${(error as Error).message}`, { cause: error });
+    throw new CairnError('QUEUE_STATE_INVALID', `queue state is not valid CBOR: ${(error as Error).message}`, { cause: error });
   }
   if (!Array.isArray(value)) throw invalid('queue state must be a CBOR array of messages');
   return value.map((m, i) => checkQueueMessage(m, i));

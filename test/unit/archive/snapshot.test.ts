@@ -61,6 +61,17 @@ describe('queue-state snapshots (create / verify / restore)', () => {
     expect(() => decodeQueueState(encodeCbor(value as never))).toThrow(expect.objectContaining({ code: 'QUEUE_STATE_INVALID' }) as Error);
   });
 
+  it('decodes queue states of many small messages (the densest the schema allows) and refuses denser CBOR', () => {
+    const minimal = (i: number): QueueMessage => ({ kind: 'Vote', priority: i % 24, payload: new Uint8Array(0), provenance: { origin: 'a', receivedAt: i % 24, sequence: i % 24 } });
+    for (const count of [1, 70, 5_000]) {
+      const list = Array.from({ length: count }, (_, i) => minimal(i));
+      expect(decodeQueueState(encodeQueueState(list))).toHaveLength(count);
+    }
+    // One item per byte (an array of 100,000 zeros) is far denser than any valid queue state.
+    const dense = Buffer.concat([Buffer.from([0x9a, 0x00, 0x01, 0x86, 0xa0]), Buffer.alloc(100_000)]);
+    expect(() => decodeQueueState(dense)).toThrow(expect.objectContaining({ code: 'QUEUE_STATE_INVALID', message: expect.stringContaining('more than 25002 items') }));
+  });
+
   it('property: encode/decode round-trips; random bytes give only QUEUE_STATE_INVALID', () => {
     const message = fc.record({
       kind: fc.constantFrom('BlockImport' as const, 'Vote' as const, 'Transaction' as const),
@@ -69,9 +80,10 @@ describe('queue-state snapshots (create / verify / restore)', () => {
       provenance: fc.record({ origin: fc.constantFrom('alice', 'bob', 'node-7'), receivedAt: fc.nat(), sequence: fc.nat() }),
     });
     fc.assert(
-      fc.property(fc.array(message, { maxLength: 10 }), (ms) => {
+      fc.property(fc.array(message, { maxLength: 400 }), (ms) => {
         expect(decodeQueueState(encodeQueueState(ms))).toEqual(ms);
       }),
+      { numRuns: 50 },
     );
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
