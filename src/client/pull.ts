@@ -7,7 +7,7 @@
  * leaves `<out>.part` for the next attempt; nothing is written to `<out>`.
  */
 import { CairnError } from '../errors.ts';
-import { PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
+import { PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, decodePreamble, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { request, streamRequest } from './http-client.ts';
 import { headerOfPrefix } from './partial-image.ts';
 import { checkClaim, pullRemote, type ImageClaim, type RemoteImage } from './remote-image.ts';
@@ -37,10 +37,14 @@ export interface PullResult {
   readonly report?: VerificationReport;
 }
 
-/** Opens an archived image over HTTP: fetches and parses its prefix; content on demand. */
-export async function openHttpImage(conn: { base: string; token?: string }, digest: Digest, signal?: AbortSignal): Promise<RemoteImage> {
-  const hex = digest.slice('sha3-256:'.length);
-  const init = signal ? { signal } : {};
+/** Attempts at reading a header that keeps growing (attestations arriving) before giving up. */
+const PREFIX_ATTEMPTS = 4;
+
+/**
+ * The image's prefix as served now, or undefined when its header grew since the manifest named
+ * its length (an attestation arrived in between: read the manifest again).
+ */
+async function fetchPrefix(conn: { base: string; token?: string }, digest: Digest, init: { signal?: AbortSignal }): Promise<Buffer | undefined> {
   const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...init })).json()) as { file?: { headerBytes?: unknown } };
   const headerBytes = manifest.file?.headerBytes;
   if (typeof headerBytes !== 'number' || !Number.isSafeInteger(headerBytes) || headerBytes <= PREAMBLE_BYTES || headerBytes > PREAMBLE_BYTES + MAX_HEADER_BYTES_LIMIT) throw new CairnError('STORE_ERROR', 'the manifest has no valid file.headerBytes');
@@ -55,7 +59,19 @@ export async function openHttpImage(conn: { base: string; token?: string }, dige
     }
     chunks.push(chunk);
   }
+  // A connection cut short is not a truncated image: say so, so the pull is simply retried.
+  if (received < headerBytes) throw new CairnError('STORE_UNAVAILABLE', `the server stopped after ${received} of the ${headerBytes} bytes of the image header; retry`);
   const prefix = Buffer.concat(chunks);
+  return PREAMBLE_BYTES + decodePreamble(prefix.subarray(0, PREAMBLE_BYTES), MAX_HEADER_BYTES_LIMIT) > headerBytes ? undefined : prefix;
+}
+
+/** Opens an archived image over HTTP: fetches and parses its prefix; content on demand. */
+export async function openHttpImage(conn: { base: string; token?: string }, digest: Digest, signal?: AbortSignal): Promise<RemoteImage> {
+  const hex = digest.slice('sha3-256:'.length);
+  const init = signal ? { signal } : {};
+  let prefix: Buffer | undefined;
+  for (let attempt = 0; attempt < PREFIX_ATTEMPTS && !prefix; attempt++) prefix = await fetchPrefix(conn, digest, init);
+  if (!prefix) throw new CairnError('STORE_UNAVAILABLE', `the image header kept growing while it was read (${PREFIX_ATTEMPTS} attempts); retry`);
   const header = await headerOfPrefix(prefix);
   if (header.digest !== digest) throw new CairnError('DIGEST_MISMATCH', 'the server sent the header of another image');
   return {

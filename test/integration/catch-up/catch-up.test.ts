@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../src/api/index.ts';
 import { formatPublicKey, formatQsshPublicKey, generateFalconKey, loadTrust, parseRegistry, registryToDocument, writeQsshKeyPair, type Registry, type Trust } from '../../../src/archive/index.ts';
-import { catchUp } from '../../../src/client/index.ts';
+import { catchUp, pullImage } from '../../../src/client/index.ts';
 import { connectQssh, readQsshIdentity } from '../../../src/qssh/client.ts';
 import { imageBytes, validatorKey } from '../../support/archive-fixtures.ts';
 import { runCairn } from '../../support/cli.ts';
@@ -112,6 +112,31 @@ describe('catch-up over HTTP', () => {
     expect(result.action === 'restored' && result.resumedFrom).toBeGreaterThan(512 * 1024);
     expect((await readdir(out)).sort()).toEqual(['devnet-4000.bin', 'devnet-4000.cimg']);
     expect((await readFile(join(out, 'devnet-4000.bin'))).equals(content)).toBe(true);
+  });
+});
+
+describe('pull while attestations arrive', () => {
+  it('reads the header again when it grew between the manifest and the prefix, and says so when it keeps growing', async () => {
+    // The proxy answers the manifest with a header length 600 bytes short: what a client sees when
+    // an attestation lands between its two requests.
+    let stale = 1;
+    const proxy = await startHostileProxy(server.url, {
+      rewriteJson: (path, body) => {
+        const file = body.file as { headerBytes: number } | undefined;
+        if (!path.endsWith(final.header.digest) || !file || stale-- <= 0) return body;
+        return { ...body, file: { ...file, headerBytes: file.headerBytes - 600 } };
+      },
+    });
+    try {
+      const out = join(await tempDir(), 'pulled.cimg');
+      const pulled = await pullImage({ conn: { base: proxy.url }, digest: final.header.digest, out, trust });
+      expect(pulled.header.digest).toBe(final.header.digest);
+      expect((await readFile(out)).subarray(-content.length).equals(content)).toBe(true);
+      stale = Infinity;
+      await expect(pullImage({ conn: { base: proxy.url }, digest: final.header.digest, out: `${out}.again`, trust })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining('kept growing') });
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
