@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   INTEGRITY_ERROR: { httpStatus: 500, summary: 'Stored data failed authentication or verification; it is not served.' },
   STORE_UNAVAILABLE: { httpStatus: 503, sftpStatus: 4, summary: 'The object store cannot be reached; retry later.' },
   STORE_ERROR: { httpStatus: 502, summary: 'The object store answered with an unexpected error.' },
+  STORE_FULL: { httpStatus: 507, sftpStatus: 4, summary: 'The object store has no space left; nothing was stored. Retry once space is freed.' },
   CONFIG_INVALID: { httpStatus: 500, summary: 'The configuration is invalid.' },
   KEY_UNAVAILABLE: { httpStatus: 500, summary: 'The master key that wrapped a data key is not configured.' },
   QSSH_PROTOCOL_ERROR: { httpStatus: 400, summary: 'A QSSH peer sent bytes that break the protocol (framing, encoding, sequence, state).' },
@@ -135,6 +136,7 @@ export function toCairnError(error: unknown): CairnError {
   if (error instanceof CairnError) return error;
   if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).syscall) {
     const errno = error as NodeJS.ErrnoException;
+    if (errno.code === 'ENOSPC' || errno.code === 'EDQUOT') return new CairnError('STORE_FULL', `${errno.syscall ?? 'io'} failed: ${errno.code}: no space left`, { cause: error });
     return new CairnError('IO_ERROR', `${errno.syscall ?? 'io'} failed: ${errno.code ?? 'unknown'}${errno.path ? ` (${errno.path})` : ''}`, { cause: error });
   }
   return new CairnError('INTERNAL', undefined, { cause: error });

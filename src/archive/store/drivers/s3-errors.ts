@@ -4,7 +4,7 @@
 import { CairnError } from '../../../errors.ts';
 
 const UNAVAILABLE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
-const UNAVAILABLE_S3_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'XMinioServerNotInitialized', 'XMinioStorageFull', 'TimeoutError']);
+const UNAVAILABLE_S3_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'XMinioServerNotInitialized', 'TimeoutError']);
 
 interface SdkErrorShape {
   name?: string;
@@ -39,6 +39,7 @@ export function translateS3Error(error: unknown, operation: string, key: string)
   if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket')) return new CairnError('NOT_FOUND', `${where}: no such object`, { cause: error });
   if (name === 'PreconditionFailed' || status === 412) return new CairnError('PRECONDITION_FAILED', `${where}: precondition failed`, { cause: error });
   if (name === 'InvalidRange' || status === 416) return new CairnError('RANGE_NOT_SATISFIABLE', `${where}: range not satisfiable`, { cause: error });
+  if (name === 'XMinioStorageFull' || status === 507) return new CairnError('STORE_FULL', `${where}: ${name || 'HTTP 507'}`, { cause: error });
   if (UNAVAILABLE_S3_CODES.has(name) || (status !== undefined && status >= 500) || name === 'AbortError') {
     return new CairnError('STORE_UNAVAILABLE', `${where}: ${name || `HTTP ${status ?? '?'}`}`, { cause: error });
   }
