@@ -1,7 +1,7 @@
-/** `cairn admin rotate-key | reindex`: maintenance that runs directly on the store and database (same configuration as serve). */
+/** `cairn admin rotate-key | reindex | reconcile`: maintenance that runs directly on the store and database (same configuration as serve). */
 import type { Command } from 'commander';
 import { parseKeyring } from '../../archive/crypto/keyring.ts';
-import { rotateDataKeys } from '../../archive/service/maintenance.ts';
+import { cleanupOrphans, rotateDataKeys } from '../../archive/service/maintenance.ts';
 import { reindex } from '../../archive/index.ts';
 import { openConfiguredArchive } from '../../api/index.ts';
 import { loadConfig } from '../../config/load-config.ts';
@@ -18,12 +18,12 @@ interface AdminOptions {
 const withConfig = (command: Command): Command =>
   command.option('--config <file>', 'JSON configuration file (CAIRN_* environment variables override it)').option('--data <dir>', 'data directory (fs store, default SQLite database)').option('--json', 'print the result as JSON');
 
-async function open(options: AdminOptions, claimBucket = false): Promise<{ archive: Awaited<ReturnType<typeof openConfiguredArchive>>; keyring: ReturnType<typeof parseKeyring> }> {
+async function open(options: AdminOptions, claimBucket = false): Promise<{ archive: Awaited<ReturnType<typeof openConfiguredArchive>>; keyring: ReturnType<typeof parseKeyring>; orphanGraceMs: number }> {
   const config = await loadConfig({ ...(options.config ? { file: options.config } : {}), overrides: { dataDir: options.data } });
   const logger = createLogger({ level: 'warn' });
   const secrets = await resolveSecrets(config);
   // reindex does the import itself (and reports it); nothing is imported behind its back.
-  return { archive: await openConfiguredArchive(config, secrets, logger, { claimBucket, autoImport: !claimBucket }), keyring: parseKeyring(secrets.masterKeys) };
+  return { archive: await openConfiguredArchive(config, secrets, logger, { claimBucket, autoImport: !claimBucket }), keyring: parseKeyring(secrets.masterKeys), orphanGraceMs: config.orphanGraceMs };
 }
 
 /** Registers `admin`. */
@@ -56,6 +56,20 @@ export function registerAdminCommands(program: Command): void {
       if (tty) process.stderr.write('\n');
       if (options.json) return printJson(report);
       process.stdout.write(`indexed ${report.adopted} images (${report.attestations} attestations); ${report.present} were already indexed, ${report.skipped} skipped\n`);
+    } finally {
+      await archive.close();
+    }
+  });
+  withConfig(
+    admin.command('reconcile').description('now, instead of at the next cleanup of a server: index image records a crash left without their row, and remove leftovers of interrupted pushes and deletions older than orphanGraceMs'),
+  ).action(async (options: AdminOptions) => {
+    const { archive, orphanGraceMs } = await open(options);
+    try {
+      const logger = createLogger({ level: 'warn' });
+      const indexed = await reindex(archive, { logger, graceMs: orphanGraceMs });
+      const removed = await cleanupOrphans(archive.store, async (digest) => (await archive.read.find(digest))?.record, { graceMs: orphanGraceMs, now: Date.now(), logger });
+      if (options.json) return printJson({ orphanGraceMs, indexed, removed });
+      process.stdout.write(`indexed ${indexed.adopted} images a crash left unindexed (${indexed.skipped} younger than ${orphanGraceMs} ms or unreadable, skipped); removed ${removed.abortedUploads} incomplete uploads, ${removed.orphanBlobs} unreferenced blobs, ${removed.orphanAttestations} records of deleted images\n`);
     } finally {
       await archive.close();
     }
