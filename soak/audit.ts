@@ -20,6 +20,8 @@ export interface BucketAudit {
   readonly recordsWithoutRow: number;
   readonly rowsWithoutRecord: number;
   readonly tempFiles: number;
+  /** Deletions still standing (their tombstones). */
+  readonly unfinishedDeletions: number;
 }
 
 async function countTempFiles(dir: string): Promise<number> {
@@ -61,5 +63,6 @@ export async function auditBucket(store: BlobStore, metadata: MetadataStore, fsR
     recordsWithoutRow,
     rowsWithoutRecord: Math.max(0, rows - (digests.size - recordsWithoutRow)),
     tempFiles: fsRoot ? await countTempFiles(join(fsRoot, 'objects')) : 0,
+    unfinishedDeletions: (await metadata.deletionsBefore(Number.MAX_SAFE_INTEGER, 1000)).length,
   };
 }

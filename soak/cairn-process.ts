@@ -25,6 +25,10 @@ export class CairnProcess {
   /** Highest resident set seen, bytes, over every incarnation. */
   peakRssBytes = 0;
   starts = 0;
+  /** Exits nobody asked for (crashes), each with the end of what the process wrote. */
+  readonly crashes: string[] = [];
+  #expectExit = false;
+  #served = false;
   readonly #onLog: (process: CairnProcess, line: LogLine) => void;
 
   constructor(options: { name: string; port: number; qsshPort: number; configFile: string; onLog: (process: CairnProcess, line: LogLine) => void }) {
@@ -52,9 +56,22 @@ export class CairnProcess {
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--max-semi-space-size=4', CAIRN_BIN, 'serve', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
+    this.#expectExit = false;
     this.starts++;
+    const tail: string[] = [];
+    // A crash is recorded with the end of its output, and the process started again, as a
+    // supervisor would (once start-up succeeded: a failing start is the caller's to see).
+    child.once('close', (code, signal) => {
+      if (this.#expectExit) return;
+      this.crashes.push(`${this.name} exited by itself (${code ?? signal}): ${tail.join(' | ').slice(-1500)}`);
+      if (this.#served && this.#sampler) setTimeout(() => void this.start().catch(() => undefined), 500);
+    });
     createInterface({ input: child.stderr }).on('line', (text) => {
-      if (!text.startsWith('{')) return;
+      if (!text.startsWith('{')) {
+        tail.push(text);
+        if (tail.length > 30) tail.shift();
+        return;
+      }
       try {
         this.#onLog(this, JSON.parse(text) as LogLine);
       } catch {
@@ -69,6 +86,7 @@ export class CairnProcess {
       });
       child.once('exit', (code, signal) => reject(new Error(`${this.name} exited during start-up (${code ?? signal})`)));
     });
+    this.#served = true;
     this.#sampler ??= setInterval(() => void this.#sample(), RSS_SAMPLE_MS);
   }
 
@@ -85,6 +103,7 @@ export class CairnProcess {
     const child = this.#child;
     if (!child || !this.running) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    this.#expectExit = true;
     child.kill(signal);
     await exited;
   }

@@ -17,6 +17,19 @@ const HIGH_WATER = 1024 * 1024;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Until `socket` drains or closes (an error closes it: the socket's own handler resets both sides). */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
 /** A running proxy. */
 export class FaultProxy {
   readonly #server: Server;
@@ -111,8 +124,7 @@ export class FaultProxy {
           queue.shift();
           queued -= item.chunk.length;
           if (queued < HIGH_WATER / 2 && from.isPaused()) from.resume();
-          // An error on `to` (its side reset, or refused) ends the wait; the socket's error handler resets both.
-          if (!to.write(item.chunk)) await Promise.race([once(to, 'drain'), once(to, 'close')]).catch(() => undefined);
+          if (!to.write(item.chunk)) await drained(to);
         }
         if (ended && !to.destroyed) to.end();
       } finally {

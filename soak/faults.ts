@@ -24,14 +24,16 @@ export interface FaultTargets {
   readonly abortPull: () => Promise<boolean>;
   /** Pushes a new image while the volume is full (its answer is counted by code). */
   readonly pushWhileFull?: () => Promise<void>;
+  /** Inject only these kinds. */
+  readonly only?: readonly string[];
   readonly abortPush: () => Promise<boolean>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The fault kinds that apply to these targets. */
+/** The fault kinds that apply to these targets (only those in `t.only`, when given). */
 export function faultKinds(t: FaultTargets): string[] {
-  return [
+  const all = [
     ...t.processes.map((p) => `kill ${p.name}`),
     ...(t.minio ? ['minio stop', 'minio latency', 'minio bandwidth', 'minio stall', 'minio reset'] : []),
     'postgres restart',
@@ -40,6 +42,7 @@ export function faultKinds(t: FaultTargets): string[] {
     'client abort pull',
     'client abort push',
   ];
+  return t.only ? all.filter((kind) => t.only?.includes(kind)) : all;
 }
 
 /** Fills `dir`'s filesystem with a ballast file; returns its path. */
@@ -121,14 +124,16 @@ export async function inject(kind: string, t: FaultTargets, spellMs: number): Pr
  * The first cycle always completes (`onCycle` is called after each), so a short run still sees
  * every kind of fault.
  */
-export async function runFaults(t: FaultTargets, stats: SoakStats, options: { spellMs: number; stopped: () => boolean; onCycle?: () => void }): Promise<void> {
+export async function runFaults(t: FaultTargets, stats: SoakStats, options: { spellMs: number; stopped: () => boolean; onCycle?: () => void; log?: (line: string) => void }): Promise<void> {
   const kinds = faultKinds(t);
   for (let cycles = 0; cycles === 0 || !options.stopped(); cycles++) {
     const cycle = [...kinds].sort(() => Math.random() - 0.5);
     for (const kind of cycle) {
       if (cycles > 0 && options.stopped()) return;
       try {
+        options.log?.(`fault: ${kind}`);
         if (await inject(kind, t, options.spellMs)) stats.count(`fault ${kind}`);
+        options.log?.(`fault: ${kind} over`);
       } catch (error) {
         stats.error(`fault ${kind}`, error);
       }

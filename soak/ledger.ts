@@ -51,6 +51,8 @@ export class Ledger {
   /** Per chain: heights and when they were first attempted. */
   readonly #heights = new Map<string, Map<number, number>>();
   readonly deletions: DeletionLog[] = [];
+  /** Digests of every logged deletion (kept current: servers go on deleting during the checks). */
+  readonly deleted = new Set<string>();
   /** Acknowledged digests a server answered NOT_FOUND for, and when. */
   readonly missing = new Map<string, number>();
   /** Invariant violations, each a sentence. */
@@ -93,7 +95,7 @@ export class Ledger {
     return [...this.images.values()].filter((e) => e.ackedAt !== undefined).sort((a, b) => b.height - a.height);
   }
 
-  /** Per digest, the servers' log messages about it (the first few), to explain a violation. */
+  /** Per digest, the servers' last log messages about it, to explain a violation. */
   readonly #trail = new Map<string, string[]>();
 
   /** What the servers logged about `digest`. */
@@ -105,10 +107,12 @@ export class Ledger {
   onLog(process: string, line: LogLine): void {
     if (typeof line.digest === 'string') {
       const trail = this.#trail.get(line.digest) ?? [];
-      if (trail.length < 12) trail.push(`${process} ${String(line.level)} ${String(line.msg)}${typeof line.code === 'string' ? ` ${line.code}` : ''}${line.error ? ` ${JSON.stringify(line.error)}` : ''}`);
+      trail.push(`+${Date.parse(String(line.time)) - this.startedAt} ms ${process} ${String(line.level)} ${String(line.msg)}${typeof line.code === 'string' ? ` ${line.code}` : ''}${line.error ? ` ${JSON.stringify(line.error)}` : ''}`);
+      if (trail.length > 12) trail.shift();
       this.#trail.set(line.digest, trail);
     }
     if (line.msg !== 'retention deletes image') return;
+    this.deleted.add(String(line.digest));
     this.deletions.push({ process, at: Date.parse(String(line.time)), chain: String(line.chain), height: Number(line.height), digest: String(line.digest), rule: String(line.rule), policy: line.policy as DeletionLog['policy'] });
   }
 

@@ -1,6 +1,6 @@
 /**
  * `npm run soak -- --minutes N [--processes 2] [--validators 24] [--pullers 16] [--store s3|fs]
- * [--max-image-mib 256]`: runs the soak and prints its tables; exits 1 when an invariant broke.
+ * [--max-image-mib 256] [--faults 'kill a,minio stop,…']`: runs the soak and prints its tables; exits 1 when an invariant broke.
  */
 import { parseArgs } from 'node:util';
 import { printSoakReport } from './report.ts';
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     'round-ms': { type: 'string', default: '3000' },
     'spell-ms': { type: 'string', default: '5000' },
     'rss-bound-mib': { type: 'string', default: '256' },
+    faults: { type: 'string' },
   },
 });
 
@@ -44,6 +45,7 @@ const report = await runSoak({
   spellMs: number('spell-ms', 500),
   rssBoundBytes: number('rss-bound-mib', 64) * 2 ** 20,
   fsBytes: 512 * 2 ** 20,
+  ...(values.faults ? { faults: values.faults.split(',').map((f) => f.trim()) } : {}),
   log: (line) => console.error(line),
 });
 printSoakReport(report);

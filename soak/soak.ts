@@ -45,6 +45,8 @@ export interface SoakOptions {
   readonly rssBoundBytes: number;
   /** Size of the fs store's tmpfs (fs variant, as root). */
   readonly fsBytes: number;
+  /** Inject only these fault kinds (default: every kind that applies). */
+  readonly faults?: readonly string[];
   /** Progress lines go here (default: nowhere). */
   readonly log?: (line: string) => void;
 }
@@ -165,6 +167,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await proc.configure({ ...config, dataDir }, port);
       await proc.start();
       processes.push(proc);
+      log(`process ${name}: ${proc.url}, QSSH on ${proc.qsshPort}, pid ${proc.pid ?? '?'}`);
     }
     log(`soak: ${options.processes} processes on ${options.store === 's3' ? 'MinIO' : 'an fs store'} and PostgreSQL, ${options.validators} validators, ${options.pullers} pullers, ${options.seconds} s`);
 
@@ -186,13 +189,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       abortPull: () => abortPull(pullers),
       abortPush: () => abortPush(pullers, validators[0]!, abortedPushes),
       pushWhileFull: () => pushWhileFull(pullers, validators[1]!),
+      ...(options.faults ? { only: options.faults } : {}),
     };
     const progress = setInterval(() => log(`soak: ${Math.round((Date.now() - started) / 1000)} s, ${stats.counts.get('pushes acknowledged') ?? 0} pushes, ${stats.counts.get('attestations acknowledged') ?? 0} attestations, ${[...stats.counts].filter(([k]) => k.endsWith(' ok')).reduce((s, [, n]) => s + n, 0)} reads, ${ledger.deletions.length} deletions, ${[...stats.counts].filter(([k]) => k.startsWith('fault ')).reduce((s, [, n]) => s + n, 0)} faults, ${ledger.violations.length} violations`), 10_000);
     const running = [
       ...Object.keys(SOAK_CHAINS).map((chain) => driveChain(workload, chain as SoakChain, options.roundMs)),
       runPullers(pullers, options.pullers),
       ...endpoints.flatMap((e) => Object.keys(SOAK_CHAINS).map((chain) => watchChain(pullers, e, chain))),
-      sleep(1500).then(() => runFaults(targets, stats, { spellMs: options.spellMs, stopped, onCycle: () => firstCycle.resolve() })),
+      sleep(1500).then(() => runFaults(targets, stats, { spellMs: options.spellMs, stopped, onCycle: () => firstCycle.resolve(), log: (line) => log(`${line} at ${Math.round((Date.now() - started) / 1000)} s`) })),
     ];
     await Promise.all([sleep(options.seconds * 1000), firstCycle.promise]);
     stop = true;
@@ -226,6 +230,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await store.close();
     }
     for (const [what, n] of Object.entries(audit)) if (what !== 'images' && n > 0) ledger.violation(`after reconcile the bucket holds ${n} ${what}`);
+    for (const p of processes) for (const crash of p.crashes) ledger.violation(`server process crashed: ${crash}`);
     for (const p of processes) if (p.peakRssBytes > options.rssBoundBytes) ledger.violation(`process ${p.name} peaked at ${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB resident, over the ${(options.rssBoundBytes / 2 ** 20).toFixed(0)} MiB bound`);
     for (const kind of faultKinds(targets)) if (!stats.counts.get(`fault ${kind}`)) ledger.violation(`fault "${kind}" was never injected`);
 
@@ -259,7 +264,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
  */
 async function checkAcknowledged(ledger: Ledger, stats: SoakStats, endpoints: ReadonlyArray<{ url: string }>, trust: Trust, workDir: string, aborted: ReadonlySet<string>): Promise<SoakReport['finalCheck']> {
   const result = { listed: 0, deletedJustified: 0, pulled: 0, pulledBytes: 0 };
-  const deleted = new Set(ledger.deletions.map((d) => d.digest));
+  const deleted = ledger.deleted;
   const listed = new Set<string>();
   let i = 0;
   for (const entry of ledger.acked()) {
@@ -288,7 +293,8 @@ async function checkAcknowledged(ledger: Ledger, stats: SoakStats, endpoints: Re
       result.pulledBytes += size;
     } catch (error) {
       const code = stats.error('final pull', error);
-      ledger.violation(`final pull of listed image ${entry.digest} failed: ${INVALID_BYTES.has(code) ? 'invalid bytes, ' : ''}${code}`);
+      if (code === 'NOT_FOUND' && deleted.has(entry.digest)) continue; // deleted by retention meanwhile
+      ledger.violation(`final pull of listed image ${entry.digest} (${entry.chain} height ${entry.height}) failed: ${INVALID_BYTES.has(code) ? 'invalid bytes, ' : ''}${code}; servers logged: ${ledger.trail(entry.digest)}`);
     } finally {
       await rm(out, { force: true });
     }

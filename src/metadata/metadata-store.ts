@@ -65,11 +65,23 @@ export interface EventRow {
   readonly at: number;
 }
 
+/** An image whose deletion started (its row is gone, its objects may not be yet). */
+export interface DeletionRow {
+  readonly digest: Digest;
+  readonly chain: string;
+  readonly height: number;
+  readonly startedAt: number;
+}
+
 /** The contract. All methods reject with CairnErrors (`METADATA_UNAVAILABLE` when the database cannot be reached). */
 export interface MetadataStore {
   readonly driver: 'sqlite' | 'postgres';
 
-  /** Indexes an image; resolves false (changing nothing) when its digest is already indexed. */
+  /**
+   * Indexes an image; resolves false (changing nothing) when its digest is already indexed, or
+   * is being deleted (a tombstone stands: see {@link deleteImage}). The tombstone is checked
+   * after the insert, so a deletion committed while the insert waited still wins.
+   */
   insertImage(row: ImageRow): Promise<boolean>;
   image(digest: Digest): Promise<ImageRow | undefined>;
   page(chain: string, query: PageQuery): Promise<ImageRow[]>;
@@ -91,6 +103,15 @@ export interface MetadataStore {
    * undefined: not final): a hold or a finality recorded meanwhile, by any process, spares it.
    */
   deleteImage(digest: Digest, unchanged?: { finalizedAt: number | undefined }): Promise<boolean>;
+  /**
+   * The tombstone {@link deleteImage} leaves, in the same transaction as the row's removal,
+   * until {@link finishDeletion}: while it stands the image cannot be indexed again.
+   */
+  deletion(digest: Digest): Promise<DeletionRow | undefined>;
+  /** Removes the tombstone once the image's objects are gone. */
+  finishDeletion(digest: Digest): Promise<void>;
+  /** Tombstones older than `cutoff` (deletions a crash interrupted), oldest first, at most `limit`. */
+  deletionsBefore(cutoff: number, limit: number): Promise<DeletionRow[]>;
 
   /** Records a validator's attestation (its deterministic CBOR); false when that validator's is already there. */
   addAttestation(digest: Digest, validator: string, statement: Uint8Array): Promise<boolean>;

@@ -14,6 +14,12 @@
  *  - events: the announcement outbox (global ids);
  *  - leases: named leases (retention runs) with an expiry;
  *  - settings: the database's own facts (its random id, which the bucket it indexes records).
+ *
+ * Version 2:
+ *  - deletions: a tombstone per image being deleted, written with the row's removal in one
+ *    transaction and removed once its objects are gone; while it stands, the image cannot be
+ *    indexed again (a push or a reconciliation racing the deletion would list an image whose
+ *    record and blob are about to go). Reconciliation finishes deletions a crash interrupted.
  */
 
 /** One migration. */
@@ -63,6 +69,11 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)',
       'CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
     ],
+  },
+  {
+    version: 2,
+    sqlite: ['CREATE TABLE deletions (digest TEXT PRIMARY KEY, chain TEXT NOT NULL, height INTEGER NOT NULL, started_at INTEGER NOT NULL) STRICT'],
+    postgres: ['CREATE TABLE deletions (digest TEXT PRIMARY KEY, chain TEXT NOT NULL, height BIGINT NOT NULL, started_at BIGINT NOT NULL)'],
   },
 ];
 

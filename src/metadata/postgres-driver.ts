@@ -12,7 +12,7 @@ import { EventFollower } from './event-follower.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import type { Digest } from '../archive/digest.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { PLAN_COLUMNS, SQL, toPlanRow, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
+import { PLAN_COLUMNS, SQL, toPlanRow, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toDeletionRow, toEventRow, toImageRow } from './queries.ts';
 
 const CHANNEL = 'cairn_events';
 /** Advisory lock keys (any constants private to Cairn). */
@@ -63,16 +63,26 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     } catch (error) {
       throw unavailable(error);
     }
+    // A checked-out client has no listener of the pool's: a connection lost between two of its
+    // statements would emit an unhandled 'error' and take the process down. Ours reports it, and
+    // the broken client is destroyed on release instead of going back to the pool.
+    let lost: Error | undefined;
+    const onLost = (error: Error): void => {
+      lost = error;
+      onError(error);
+    };
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!lost) await client.query('ROLLBACK').catch(() => undefined);
       throw unavailable(error);
     } finally {
-      client.release();
+      client.off('error', onLost);
+      client.release(lost);
     }
   };
 
@@ -149,7 +159,14 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
 
   return {
     driver: 'postgres',
-    insertImage: async (row) => (await first(SQL.insertImage, imageParams(row))) !== undefined,
+    insertImage: async (row) => {
+      if ((await first(SQL.insertImage, imageParams(row))) === undefined) return false;
+      // Checked after the insert: a deletion that committed while the insert waited on its row
+      // lock is seen here, and the row it would have brought back goes again.
+      if ((await first(SQL.deletionOf, [row.digest])) === undefined) return true;
+      await query(SQL.undoInsert, [row.digest]);
+      return false;
+    },
     image: async (digest) => {
       const raw = await first(SQL.image, [digest]);
       return raw ? toImageRow(raw) : undefined;
@@ -170,7 +187,18 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
     },
     topHeights: async (chain, limit) => (await query(SQL.topHeights, [chain, limit])).map((r) => Number(r.height)),
     counts: async () => new Map((await query(SQL.counts)).map((r) => [r.chain as string, Number(r.n)])),
-    deleteImage: async (digest, unchanged) => (await (unchanged ? first(SQL.deleteUnchangedImage, [digest, unchanged.finalizedAt ?? null]) : first(SQL.deleteImage, [digest]))) !== undefined,
+    deleteImage: async (digest, unchanged) =>
+      transaction(async (client) => {
+        const deleted = (await client.query(numbered(unchanged ? SQL.deleteUnchangedImage : SQL.deleteImage), unchanged ? [digest, unchanged.finalizedAt ?? null] : [digest])).rows[0] as { chain: string; height: number } | undefined;
+        if (deleted) await client.query(numbered(SQL.insertDeletion), [digest, deleted.chain, deleted.height, Date.now()]);
+        return deleted !== undefined;
+      }),
+    deletion: async (digest) => {
+      const raw = await first(SQL.deletionOf, [digest]);
+      return raw ? toDeletionRow(raw) : undefined;
+    },
+    finishDeletion: async (digest) => void (await query(SQL.finishDeletion, [digest])),
+    deletionsBefore: async (cutoff, limit) => (await query(SQL.deletionsBefore, [cutoff, limit])).map(toDeletionRow),
     attesters: async (digests) => {
       const out = new Map<Digest, string[]>();
       for (let i = 0; i < digests.length; i += 1000) {

@@ -4,7 +4,7 @@
  * and PostgreSQL accept: row-value comparisons, `ON CONFLICT`, `RETURNING`, partial indexes.
  */
 import type { Digest } from '../archive/digest.ts';
-import type { EventRow, ImageRow, PageQuery, PlanRow } from './metadata-store.ts';
+import type { DeletionRow, EventRow, ImageRow, PageQuery, PlanRow } from './metadata-store.ts';
 
 const IMAGE_COLUMNS = 'digest, chain, height, size, content_type, created_at, stored_at, producer, record, finalized_at, held_at, legal_hold_at';
 
@@ -14,11 +14,16 @@ export const PLAN_COLUMNS = 'digest, height, stored_at, size, finalized_at, held
 export const SQL = {
   topHeights: 'SELECT DISTINCT height FROM images WHERE chain = ? ORDER BY height DESC LIMIT ?',
   insertImage: `INSERT INTO images (${IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING digest`,
+  undoInsert: 'DELETE FROM images WHERE digest = ?',
+  deletionOf: 'SELECT digest, chain, height, started_at FROM deletions WHERE digest = ?',
+  insertDeletion: 'INSERT INTO deletions (digest, chain, height, started_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING',
+  finishDeletion: 'DELETE FROM deletions WHERE digest = ?',
+  deletionsBefore: 'SELECT digest, chain, height, started_at FROM deletions WHERE started_at <= ? ORDER BY started_at LIMIT ?',
   image: `SELECT ${IMAGE_COLUMNS} FROM images WHERE digest = ?`,
   atHeight: `SELECT ${IMAGE_COLUMNS} FROM images WHERE chain = ? AND height = ? ORDER BY digest`,
   counts: 'SELECT chain, COUNT(*) AS n FROM images GROUP BY chain ORDER BY chain',
-  deleteImage: 'DELETE FROM images WHERE digest = ? RETURNING digest',
-  deleteUnchangedImage: 'DELETE FROM images WHERE digest = ? AND held_at IS NULL AND finalized_at IS NOT DISTINCT FROM ? RETURNING digest',
+  deleteImage: 'DELETE FROM images WHERE digest = ? RETURNING digest, chain, height',
+  deleteUnchangedImage: 'DELETE FROM images WHERE digest = ? AND held_at IS NULL AND finalized_at IS NOT DISTINCT FROM ? RETURNING digest, chain, height',
   imageExists: 'SELECT 1 AS found FROM images WHERE digest = ?',
   addAttestation: 'INSERT INTO attestations (digest, validator, statement) VALUES (?, ?, ?) ON CONFLICT (digest, validator) DO NOTHING RETURNING validator',
   attestations: 'SELECT validator, statement FROM attestations WHERE digest = ? ORDER BY validator',
@@ -80,6 +85,11 @@ export function imageParams(row: ImageRow): unknown[] {
 
 type Raw = Record<string, unknown>;
 const optional = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value));
+
+/** A result row of `deletions`. */
+export function toDeletionRow(raw: Raw): DeletionRow {
+  return { digest: raw.digest as Digest, chain: raw.chain as string, height: Number(raw.height), startedAt: Number(raw.started_at) };
+}
 
 /** A result row of `images` as an {@link ImageRow}. */
 export function toImageRow(raw: Raw): ImageRow {

@@ -14,7 +14,7 @@ import { EventFollower } from './event-follower.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import type { Digest } from '../archive/digest.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { PLAN_COLUMNS, SQL, toPlanRow, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toEventRow, toImageRow } from './queries.ts';
+import { PLAN_COLUMNS, SQL, toPlanRow, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toDeletionRow, toEventRow, toImageRow } from './queries.ts';
 
 /** Options of {@link openSqliteMetadata}. */
 export interface SqliteOptions {
@@ -74,6 +74,18 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
   );
   const poller = setInterval(() => follower.wake(), options.pollMs ?? 250);
   poller.unref();
+  /** Runs `fn` in one immediate transaction (synchronous: nothing else runs in between). */
+  const inTransaction = <T>(fn: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  };
   const run = <T>(fn: () => T): Promise<T> => {
     try {
       return Promise.resolve(fn());
@@ -84,7 +96,7 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
 
   return {
     driver: 'sqlite',
-    insertImage: (row) => run(() => get(SQL.insertImage, imageParams(row)) !== undefined),
+    insertImage: (row) => run(() => get(SQL.deletionOf, [row.digest]) === undefined && get(SQL.insertImage, imageParams(row)) !== undefined),
     image: (digest) => run(() => {
       const raw = get(SQL.image, [digest]);
       return raw ? toImageRow(raw) : undefined;
@@ -105,7 +117,17 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
     }),
     topHeights: (chain, limit) => run(() => all(SQL.topHeights, [chain, limit]).map((r) => Number(r.height))),
     counts: () => run(() => new Map(all(SQL.counts, []).map((r) => [r.chain as string, Number(r.n)]))),
-    deleteImage: (digest, unchanged) => run(() => (unchanged ? get(SQL.deleteUnchangedImage, [digest, unchanged.finalizedAt ?? null]) : get(SQL.deleteImage, [digest])) !== undefined),
+    deleteImage: (digest, unchanged) => run(() => inTransaction(() => {
+      const deleted = unchanged ? get(SQL.deleteUnchangedImage, [digest, unchanged.finalizedAt ?? null]) : get(SQL.deleteImage, [digest]);
+      if (deleted) stmt(SQL.insertDeletion).run(digest, deleted.chain as string, Number(deleted.height), Date.now());
+      return deleted !== undefined;
+    })),
+    deletion: (digest) => run(() => {
+      const raw = get(SQL.deletionOf, [digest]);
+      return raw ? toDeletionRow(raw) : undefined;
+    }),
+    finishDeletion: (digest) => run(() => void stmt(SQL.finishDeletion).run(digest)),
+    deletionsBefore: (cutoff, limit) => run(() => all(SQL.deletionsBefore, [cutoff, limit]).map(toDeletionRow)),
     attesters: (digests) => run(() => {
       const out = new Map<Digest, string[]>();
       for (let i = 0; i < digests.length; i += 1000) {

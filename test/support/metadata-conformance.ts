@@ -139,6 +139,26 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       expect(await store.image(unchanged.digest)).toBeUndefined();
     });
 
+    it('leaves a tombstone with a deletion, under which the image cannot be indexed again, until the deletion finishes', async () => {
+      const image = row(freshChain(), 7);
+      await store.insertImage(image);
+      expect(await store.deletion(image.digest)).toBeUndefined();
+      expect(await store.deleteImage(image.digest)).toBe(true);
+      expect(await other.deletion(image.digest)).toMatchObject({ digest: image.digest, chain: image.chain, height: 7 });
+      expect(await other.insertImage(image)).toBe(false);
+      expect(await store.image(image.digest)).toBeUndefined();
+      const stale = await other.deletionsBefore(Date.now() + 1000, 10_000);
+      expect(stale.map((d) => d.digest)).toContain(image.digest);
+      expect((await other.deletionsBefore(0, 10)).map((d) => d.digest)).not.toContain(image.digest);
+      await other.finishDeletion(image.digest);
+      expect(await store.deletion(image.digest)).toBeUndefined();
+      expect(await store.insertImage(image)).toBe(true);
+      // A spared deletion (held meanwhile) leaves no tombstone.
+      await other.setHeld(image.digest, 1);
+      expect(await store.deleteImage(image.digest, { finalizedAt: undefined })).toBe(false);
+      expect(await store.deletion(image.digest)).toBeUndefined();
+    });
+
     it('keeps the first proven finality, and places and lifts holds', async () => {
       const image = row(freshChain(), 1);
       await store.insertImage(image);

@@ -305,7 +305,7 @@ export class Archive {
    * by commits and by reconciliation, which adopts records whose row a crash left unwritten.
    */
   async index(record: ImageRecord): Promise<ArchivedImage> {
-    await this.metadata.insertImage({
+    const inserted = await this.metadata.insertImage({
       digest: record.digest,
       chain: record.chain,
       height: record.height,
@@ -316,6 +316,11 @@ export class Archive {
       producer: record.producer.validator,
       record: encodeImageRecord(record),
     });
+    // Not inserted and not there: a deletion of this image is under way (its tombstone stands);
+    // the record and blob about to go must not be listed again.
+    if (!inserted && !(await this.metadata.image(record.digest))) {
+      throw new CairnError('PRECONDITION_FAILED', `${record.digest} is being deleted by retention; push it again once the deletion completes`);
+    }
     await this.metadata.addAttestation(record.digest, record.producer.validator, encodeAttestation(attestationOf(record, record.producer)));
     return this.read.image(record.digest);
   }
@@ -425,11 +430,11 @@ export class Archive {
   }
 
   /**
-   * Deletes an image: its row first (from then on no process lists or serves it), then its
-   * record, its attestations, finality record, hold, delete mark and finally its sealed content.
-   * A crash after the row leaves a complete image in the bucket that reconciliation adopts again
-   * (retention deletes it again later); a crash after the record leaves only objects the orphan
-   * cleanup removes. Never a listed image without its blob.
+   * Deletes an image: its row first, with a tombstone in the same transaction (from then on no
+   * process lists, serves or indexes it again), then its record, its attestations, finality
+   * record, hold, delete mark, its sealed content, and last the tombstone. A crash in between
+   * leaves a tombstone that reconciliation uses to finish the deletion (`finishDeletions`).
+   * Never a listed image without its blob: a push racing the deletion is refused, not listed.
    */
   async deleteImage(digest: Digest, options: { confirm?: (image: ArchivedImage) => Promise<boolean> } = {}): Promise<boolean> {
     return this.#locks.run(digest, async () => {
@@ -455,6 +460,7 @@ export class Archive {
         this.store.delete(markKey(digest)),
       ]);
       await this.store.delete(r.blob.key);
+      await this.metadata.finishDeletion(digest);
       this.#logger.info('image deleted', { chain: r.chain, height: r.height, digest });
       await this.#emit({ type: 'image.deleted', chain: r.chain, height: r.height, digest });
       return true;

@@ -7,10 +7,10 @@ import type { Logger } from '../../logger.ts';
 import { digestToBytes, type Digest } from '../digest.ts';
 import { unwrapDataKey, wrapDataKey } from '../crypto/data-key.ts';
 import type { Keyring } from '../crypto/keyring.ts';
-import type { BlobStore } from '../store/blob-store.ts';
+import { readObject, type BlobStore } from '../store/blob-store.ts';
 import type { Archive } from './archive.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
-import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, REVOCATIONS_PREFIX, digestOfKey, imageRecordKey, parseAttestationKey, parseBlobKey, parseFinalityKey } from './layout.ts';
+import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, REVOCATIONS_PREFIX, digestHex, digestOfKey, finalityKey, holdKey, imageRecordKey, markKey, parseAttestationKey, parseBlobKey, parseFinalityKey, revocationKey } from './layout.ts';
 import { rewrapIdentity } from './identity.ts';
 
 /** What a cleanup removed. */
@@ -73,6 +73,36 @@ export async function cleanupOrphans(store: BlobStore, lookup: (digest: Digest) 
   }
   if (report.abortedUploads + report.orphanBlobs + report.orphanAttestations > 0) options.logger.warn('removed leftovers of interrupted pushes', { ...report });
   return report;
+}
+
+/**
+ * Finishes deletions a crash interrupted: for each tombstone older than `graceMs`, the image's
+ * record, per-image objects and blob go (whatever is left of them), then the tombstone. The
+ * row went first, so nothing of it is listed meanwhile; the grace lets a live deletion finish.
+ */
+export async function finishDeletions(archive: Archive, options: { graceMs: number; now: number; logger: Logger }): Promise<number> {
+  const { store, metadata } = archive;
+  let finished = 0;
+  for (;;) {
+    const page = await metadata.deletionsBefore(options.now - options.graceMs, 100);
+    for (const d of page) {
+      const recordKey = imageRecordKey(d.chain, d.height, d.digest);
+      const record = await readObject(store, recordKey).then(decodeImageRecord, (error: unknown) => {
+        if (error instanceof CairnError && error.code === 'NOT_FOUND') return undefined;
+        throw error;
+      });
+      if (record?.blob && store.setLegalHold) await store.setLegalHold(record.blob.key, false).catch(() => undefined);
+      await store.delete(recordKey);
+      for await (const info of store.list(`${ATTESTATIONS_PREFIX}${digestHex(d.digest)}/`)) await store.delete(info.key);
+      await Promise.all([finalityKey(d.digest), revocationKey(d.digest), holdKey(d.digest), markKey(d.digest)].map((key) => store.delete(key)));
+      if (record) await store.delete(record.blob.key);
+      await metadata.finishDeletion(d.digest);
+      finished++;
+    }
+    if (page.length < 100) break;
+  }
+  if (finished > 0) options.logger.warn('finished deletions a crash interrupted', { finished });
+  return finished;
 }
 
 /** What a key rotation did. */

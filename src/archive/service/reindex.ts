@@ -56,6 +56,11 @@ export async function reindex(archive: Archive, options: ReindexOptions): Promis
         report.present++;
         return;
       }
+      // Being deleted (or a deletion a crash interrupted, which finishDeletions completes).
+      if (await metadata.deletion(parsed.digest)) {
+        report.skipped++;
+        return;
+      }
       const record = decodeImageRecord(await readObject(store, info.key));
       if (record.chain !== parsed.chain || record.height !== parsed.height || record.digest !== parsed.digest) {
         options.logger.error('image record does not match its key; not indexed', { key: info.key });
