@@ -63,7 +63,7 @@ export class CairnProcess {
     // supervisor would (once start-up succeeded: a failing start is the caller's to see).
     child.once('close', (code, signal) => {
       if (this.#expectExit) return;
-      this.crashes.push(`${this.name} exited by itself (${code ?? signal}): ${tail.join(' | ').slice(-1500)}`);
+      this.crashes.push(`${this.name} exited by itself (${code ?? signal}): ${tail.join(' | ').slice(-4000)}`);
       if (this.#served && this.#sampler) setTimeout(() => void this.start().catch(() => undefined), 500);
     });
     createInterface({ input: child.stderr }).on('line', (text) => {

@@ -111,6 +111,13 @@ export class Ledger {
       if (trail.length > 12) trail.shift();
       this.#trail.set(line.digest, trail);
     }
+    if (line.msg === 'retention deletion called off') {
+      const digest = String(line.digest);
+      const at = this.deletions.findLastIndex((d) => d.digest === digest);
+      if (at >= 0) this.deletions.splice(at, 1);
+      if (!this.deletions.some((d) => d.digest === digest)) this.deleted.delete(digest);
+      return;
+    }
     if (line.msg !== 'retention deletes image') return;
     this.deleted.add(String(line.digest));
     this.deletions.push({ process, at: Date.parse(String(line.time)), chain: String(line.chain), height: Number(line.height), digest: String(line.digest), rule: String(line.rule), policy: line.policy as DeletionLog['policy'] });
@@ -120,7 +127,8 @@ export class Ledger {
   judge(d: DeletionLog): string | undefined {
     const entry = this.images.get(d.digest);
     if (!entry) return `deleted ${d.digest}, an image the soak never pushed`;
-    if (entry.held) return `deleted held image ${d.digest}`;
+    // A hold acknowledged after the decision is checked where it matters: held images are listed
+    // at the end (a decision is logged before the deletion, which a hold or an outage may stop).
     if (d.policy.keepLast !== this.#policy.keepLast || d.policy.maxAgeMs !== this.#policy.maxAgeMs) return `deleted ${d.digest} under a policy the soak did not configure`;
     const finalAt = (e: ImageEntry): boolean => e.finalizedAt !== undefined && e.finalizedAt <= d.at;
     const others = [...this.images.values()].filter((e) => e.chain === d.chain && e.digest !== d.digest);

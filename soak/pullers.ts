@@ -2,20 +2,18 @@
  * The nodes of the soak: pullers that fetch acknowledged images over HTTP and QSSH, catch up,
  * read byte ranges and ask for the latest image, each result checked against the soak's own
  * copy of the validator keys and of the content; watchers that follow every process's signed
- * feed (finality and deletions reach the ledger from there); and the clients that hang up
- * mid-transfer, on command of the fault schedule.
+ * feed (finality and deletions reach the ledger from there).
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createImageFile, type PublicKey, type Trust } from '../src/archive/index.ts';
-import { catchUp, fetchIdentity, pullImage, pushImage, streamRequest, watchEvents } from '../src/client/index.ts';
+import type { PublicKey, Trust } from '../src/archive/index.ts';
+import { catchUp, fetchIdentity, pullImage, watchEvents } from '../src/client/index.ts';
 import { pullImageQssh } from '../src/client/qssh-pull.ts';
 import { connectQssh, type QsshClient } from '../src/qssh/client.ts';
-import { contentSlice, fileHoldsContent, stateContent, writeContent } from './content.ts';
+import { contentSlice, fileHoldsContent } from './content.ts';
 import type { ImageEntry, Ledger } from './ledger.ts';
 import type { SoakStats } from './stats.ts';
-import { SOAK_CHAINS, type SoakValidator } from './validators.ts';
+import { SOAK_CHAINS } from './validators.ts';
 
 /** One process as the clients see it. */
 export interface Endpoint {
@@ -236,70 +234,5 @@ export async function watchChain(ctx: PullerContext, endpoint: Endpoint, chain: 
       clearInterval(stopper);
     }
     if (!ctx.stopped()) await sleep(500);
-  }
-}
-
-/** A node that hangs up after the first bytes of an image's content; true when it did. */
-export async function abortPull(ctx: PullerContext): Promise<boolean> {
-  const entry = ctx.ledger.acked().filter((e) => e.deletedEventAt === undefined).sort((a, b) => b.content.size - a.content.size)[0];
-  if (!entry) return false;
-  try {
-    const response = await streamRequest({ base: pick(ctx.endpoints).url }, `/v1/images/${entry.digest}/content`);
-    await new Promise<void>((resolve) => {
-      response.once('data', () => resolve());
-      response.once('end', () => resolve());
-      response.once('error', () => resolve());
-    });
-    response.destroy();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A validator pushes a new small image while the store's volume is full; the answer is counted by code. */
-export async function pushWhileFull(ctx: PullerContext, validator: SoakValidator): Promise<void> {
-  const content = stateContent(64 * 1024);
-  const base = join(ctx.workDir, `full-${Date.now()}`);
-  try {
-    await writeContent(content, `${base}.bin`);
-    const header = await createImageFile({ chain: 'state', height: 1, validator: validator.id, key: validator.key, content: { path: `${base}.bin` }, out: `${base}.cimg` });
-    ctx.ledger.attempt({ digest: header.digest, chain: 'state', height: 1, content });
-    await pushImage({ base: pick(ctx.endpoints).url }, `${base}.cimg`);
-    ctx.ledger.ack(header.digest);
-    ctx.stats.count('push while disk full acknowledged');
-  } catch (error) {
-    ctx.stats.error('push while disk full', error);
-  } finally {
-    await Promise.all([rm(`${base}.bin`, { force: true }), rm(`${base}.cimg`, { force: true })]);
-  }
-}
-
-/**
- * A validator that hangs up halfway through pushing a new image (4 MiB); its digest is
- * remembered so the end check can see nothing of it was kept. True when it did.
- */
-export async function abortPush(ctx: PullerContext, validator: SoakValidator, aborted: Set<string>): Promise<boolean> {
-  const content = stateContent(4 * 1024 * 1024);
-  const base = join(ctx.workDir, `abort-${Date.now()}`);
-  try {
-    await writeContent(content, `${base}.bin`);
-    const header = await createImageFile({ chain: 'state', height: 1, validator: validator.id, key: validator.key, content: { path: `${base}.bin` }, out: `${base}.cimg` });
-    aborted.add(header.digest);
-    const bytes = await readFile(`${base}.cimg`);
-    const url = new URL(`${pick(ctx.endpoints).url}/v1/images`);
-    return await new Promise<boolean>((resolve) => {
-      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/vnd.cairn.image', 'content-length': String(bytes.length) } });
-      req.on('error', () => resolve(true));
-      req.on('response', (response) => {
-        response.resume();
-        resolve(false);
-      });
-      req.write(bytes.subarray(0, bytes.length >> 1), () => setTimeout(() => (req.destroy(), resolve(true)), 50));
-    });
-  } catch {
-    return false;
-  } finally {
-    await Promise.all([rm(`${base}.bin`, { force: true }), rm(`${base}.cimg`, { force: true })]);
   }
 }

@@ -24,7 +24,8 @@ import { fileHoldsContent } from './content.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { faultKinds, runFaults } from './faults.ts';
 import { Ledger } from './ledger.ts';
-import { abortPull, abortPush, pushWhileFull, runPullers, watchChain, INVALID_BYTES, type PullerContext } from './pullers.ts';
+import { abortPull, abortPush, pushWhileFull } from './client-faults.ts';
+import { runPullers, watchChain, INVALID_BYTES, type PullerContext } from './pullers.ts';
 import { SoakStats } from './stats.ts';
 import { SOAK_CHAINS, driveChain, makeValidators, registryDocument, type SoakChain, type WorkloadContext } from './validators.ts';
 
@@ -200,7 +201,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     ];
     await Promise.all([sleep(options.seconds * 1000), firstCycle.promise]);
     stop = true;
-    await Promise.all(running);
+    // Every client finishes what it was doing; one still waiting after a minute is a hang.
+    const settled = await Promise.race([Promise.all(running).then(() => true), sleep(60_000).then(() => false)]);
+    if (!settled) ledger.violation('operations still unanswered a minute after the load stopped (a server hangs requests)');
     clearInterval(progress);
     const loadStoppedAt = Date.now();
     log('soak: load stopped; final checks');
@@ -213,7 +216,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const finalCheck = await checkAcknowledged(ledger, stats, endpoints, trust, workDir, abortedPushes);
     for (const deletion of ledger.deletions) {
       const why = ledger.judge(deletion);
-      if (why) ledger.violation(why);
+      if (why) ledger.violation(`${why}; servers logged: ${ledger.trail(deletion.digest)}`);
     }
 
     // One reconcile once the orphan grace has passed, with every process stopped, then the audit.

@@ -117,8 +117,12 @@ export interface MetadataStore {
   addAttestation(digest: Digest, validator: string, statement: Uint8Array): Promise<boolean>;
   /** Every recorded attestation of an image, by validator id. */
   attestations(digest: Digest): Promise<Array<{ validator: string; statement: Uint8Array }>>;
-  /** Records when finality was proven; false when it already was (the first time stays). */
-  markFinal(digest: Digest, at: number): Promise<boolean>;
+  /**
+   * Records when finality was proven; false when it already was (the first time stays). With
+   * `announce`, that announcement is appended to the outbox in the same transaction, so a
+   * finality is never recorded without its announcement (nor announced twice).
+   */
+  markFinal(digest: Digest, at: number, announce?: Omit<EventRow, 'id'>): Promise<boolean>;
   /** Withdraws a recorded finality proof (an admin's revocation); false when there was none. */
   revokeFinal(digest: Digest): Promise<boolean>;
   /** Places (`at`) or lifts (undefined) an admin hold. */

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CairnError } from '../errors.ts';
 import { EventFollower } from './event-follower.ts';
-import type { MetadataStore } from './metadata-store.ts';
+import type { EventRow, MetadataStore } from './metadata-store.ts';
 import type { Digest } from '../archive/digest.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { PLAN_COLUMNS, SQL, toPlanRow, attestersSql, eventParams, groupAttesters, imageParams, pageSql, toDeletionRow, toEventRow, toImageRow } from './queries.ts';
@@ -49,6 +49,10 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
   const onError = options.onError ?? (() => undefined);
   const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10, types, connectionTimeoutMillis: 10_000 });
   pool.on('error', onError); // an idle client lost: the pool replaces it
+  // Every client always has a listener of ours: the pool's covers idle clients only, and the
+  // server's FATAL on shutdown (57P01) can reach a checked-out client between statements, where
+  // an unhandled 'error' would take the process down (found by the soak's PostgreSQL restarts).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const query = async (sql: string, params: readonly unknown[] = []): Promise<Array<Record<string, unknown>>> => {
     try {
       return (await pool.query(numbered(sql), params as unknown[])).rows as Array<Record<string, unknown>>;
@@ -156,6 +160,14 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
   };
 
   const first = async (sql: string, params: readonly unknown[]): Promise<Record<string, unknown> | undefined> => (await query(sql, params))[0];
+  /** Appends to the outbox inside `client`'s transaction (ids in commit order: the advisory lock) and notifies. */
+  const appendIn = async (client: pg.PoolClient, event: Omit<EventRow, 'id'>): Promise<number> => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
+    const inserted = await client.query(numbered(SQL.appendEvent), eventParams(event));
+    const value = Number((inserted.rows[0] as { id: number }).id);
+    await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(value)]);
+    return value;
+  };
 
   return {
     driver: 'postgres',
@@ -217,19 +229,22 @@ export async function openPostgresMetadata(options: PostgresOptions): Promise<Me
       }
     },
     attestations: async (digest) => (await query(SQL.attestations, [digest])).map((r) => ({ validator: r.validator as string, statement: new Uint8Array(r.statement as Uint8Array) })),
-    markFinal: async (digest, at) => (await first(SQL.markFinal, [at, digest])) !== undefined,
+    markFinal: async (digest, at, announce) => {
+      if (!announce) return (await first(SQL.markFinal, [at, digest])) !== undefined;
+      const marked = await transaction(async (client) => {
+        if ((await client.query(numbered(SQL.markFinal), [at, digest])).rows.length === 0) return false;
+        await appendIn(client, announce);
+        return true;
+      });
+      if (marked) follower.wake();
+      return marked;
+    },
     revokeFinal: async (digest) => (await first(SQL.revokeFinal, [digest])) !== undefined,
     setHeld: async (digest, at) => void (await query(SQL.setHeld, [at ?? null, digest])),
     setLegalHold: async (digest, at) => void (await query(SQL.setLegalHold, [at ?? null, digest])),
     setRecord: async (digest, record) => void (await query(SQL.setRecord, [record, digest])),
     appendEvent: async (event) => {
-      const id = await transaction(async (client) => {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
-        const inserted = await client.query(numbered(SQL.appendEvent), eventParams(event));
-        const value = Number((inserted.rows[0] as { id: number }).id);
-        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(value)]);
-        return value;
-      });
+      const id = await transaction((client) => appendIn(client, event));
       follower.wake();
       return { id, ...event };
     },

@@ -141,7 +141,15 @@ export function openSqliteMetadata(options: SqliteOptions): MetadataStore {
       return get(SQL.addAttestation, [digest, validator, statement]) !== undefined;
     }),
     attestations: (digest) => run(() => all(SQL.attestations, [digest]).map((r) => ({ validator: r.validator as string, statement: new Uint8Array(r.statement as Uint8Array) }))),
-    markFinal: (digest, at) => run(() => get(SQL.markFinal, [at, digest]) !== undefined),
+    markFinal: async (digest, at, announce) => {
+      const marked = await run(() => inTransaction(() => {
+        if (get(SQL.markFinal, [at, digest]) === undefined) return false;
+        if (announce) get(SQL.appendEvent, eventParams(announce));
+        return true;
+      }));
+      if (marked && announce) follower.wake();
+      return marked;
+    },
     revokeFinal: (digest) => run(() => get(SQL.revokeFinal, [digest]) !== undefined),
     setHeld: (digest, at) => run(() => void stmt(SQL.setHeld).run(at ?? null, digest)),
     setLegalHold: (digest, at) => run(() => void stmt(SQL.setLegalHold).run(at ?? null, digest)),

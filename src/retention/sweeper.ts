@@ -170,13 +170,17 @@ export class RetentionSweeper {
               if (acting()) await this.#archive.store.put(markKey(digest), encodeCbor({ v: 1, rule: d.rule, markedAt: options.now }));
             } else if (markedAt + options.graceMs <= options.now && counts) {
               // Re-checked from fresh state at the moment of deletion (inside the image's lock).
-              const gone = dryRun || (await this.#archive.deleteImage(digest, { confirm: (image) => this.#stillDeleted(image, options.policy, options.now, markedAt) }));
+              let announced = false;
+              const gone = dryRun || (await this.#archive.deleteImage(digest, { confirm: async (image) => (announced = await this.#stillDeleted(image, options.policy, options.now, markedAt)) }));
               if (gone) {
                 deleted++;
                 acts = true;
                 bytesFreed += d.size;
               } else {
                 spared++;
+                // Confirmed and logged, then refused by the database: another process held the
+                // image or recorded its finality in between. The log says so, for the audit.
+                if (announced) this.#logger.info('retention deletion called off', { chain, height: d.height, digest, reason: 'held, or its finality recorded, by another process since the decision' });
               }
             }
           } else {

@@ -159,6 +159,17 @@ export function describeMetadataConformance(name: string, open: () => Promise<Me
       expect(await store.deletion(image.digest)).toBeUndefined();
     });
 
+    it('records a finality and its announcement together, once', async () => {
+      const chain = freshChain();
+      const image = row(chain, 3);
+      await store.insertImage(image);
+      const announce = { chain, type: 'image.finalized', height: 3, digest: image.digest, at: 77 };
+      expect(await store.markFinal(image.digest, 77, announce)).toBe(true);
+      expect(await other.markFinal(image.digest, 88, { ...announce, at: 88 })).toBe(false);
+      expect((await other.eventsAfter(chain, 0, 10)).map((e) => [e.type, e.digest, e.at])).toEqual([['image.finalized', image.digest, 77]]);
+      expect((await other.image(image.digest))?.finalizedAt).toBe(77);
+    });
+
     it('keeps the first proven finality, and places and lifts holds', async () => {
       const image = row(freshChain(), 1);
       await store.insertImage(image);

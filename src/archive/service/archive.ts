@@ -116,17 +116,22 @@ export class Archive {
   /** Tells this process's subscribers, and records the announcement in the outbox (every process's feed). */
   async #emit(event: Omit<ArchiveEvent, 'at'>): Promise<void> {
     const full: ArchiveEvent = { ...event, at: this.#now() };
+    this.#notify(full);
+    try {
+      await this.metadata.appendEvent(full);
+    } catch (error) {
+      this.#logger.error('announcement not recorded', { type: full.type, digest: full.digest, error });
+    }
+  }
+
+  /** Tells this process's subscribers (the outbox has the event already, or gets it from #emit). */
+  #notify(full: ArchiveEvent): void {
     for (const listener of this.#listeners) {
       try {
         listener(full);
       } catch (error) {
         this.#logger.error('event listener failed', { error });
       }
-    }
-    try {
-      await this.metadata.appendEvent(full);
-    } catch (error) {
-      this.#logger.error('announcement not recorded', { type: full.type, digest: full.digest, error });
     }
   }
 
@@ -357,9 +362,11 @@ export class Archive {
     if (await this.store.head(revocationKey(r.digest))) return;
     const finalizedAt = this.#now();
     await this.store.createIfAbsent(finalityKey(r.digest), encodeCbor({ v: 1, finalizedAt }));
-    if (!(await this.metadata.markFinal(r.digest, finalizedAt))) return;
+    // The finality and its announcement commit together: a node following the feed never misses it.
+    const announcement: ArchiveEvent = { type: 'image.finalized', chain: r.chain, height: r.height, digest: r.digest, at: finalizedAt };
+    if (!(await this.metadata.markFinal(r.digest, finalizedAt, announcement))) return;
     this.#logger.info('image finalized', { chain: r.chain, height: r.height, digest: r.digest });
-    await this.#emit({ type: 'image.finalized', chain: r.chain, height: r.height, digest: r.digest });
+    this.#notify(announcement);
   }
 
   /**
