@@ -79,7 +79,7 @@ export async function startPostgres(options: { dir?: string; port?: number } = {
     port,
     dir,
     stop,
-    restart: () => Promise.resolve(start()),
+    restart: async () => start(),
     async destroy() {
       await stop();
       await rm(dir, { recursive: true, force: true });

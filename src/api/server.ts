@@ -18,6 +18,7 @@ import { cleanupOrphans, finishDeletions } from '../archive/service/maintenance.
 import { openStore, type StoreConfig } from '../archive/store/create-store.ts';
 import type { CairnConfig } from '../config/config-schema.ts';
 import { devSecretsWarning, resolveSecrets } from '../config/dev-secrets.ts';
+import { isCairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from './app.ts';
 import { EventLog } from './event-log.ts';
@@ -85,13 +86,32 @@ async function firstImageRecord(store: BlobStore): Promise<boolean> {
   return false;
 }
 
+/**
+ * Opens the archive, retrying every second while the database or the store cannot be reached,
+ * for up to `waitMs`: a process restarted during an outage (a supervisor's restart, a rolling
+ * deploy) comes up when its dependencies do, instead of exiting in a restart loop.
+ */
+async function openWhenReachable(open: () => Promise<Archive>, waitMs: number, logger: Logger): Promise<Archive> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      const unreachable = isCairnError(error, 'METADATA_UNAVAILABLE') || isCairnError(error, 'STORE_UNAVAILABLE');
+      if (!unreachable || Date.now() + 1000 > deadline) throw error;
+      logger.warn('waiting for the metadata database and the store', { attempt, error });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 /** Starts the server. `warn` receives the development-secrets banner, if any. */
 export async function startServer(config: CairnConfig, logger: Logger, options: { warn?: (text: string) => void; now?: () => number } = {}): Promise<RunningServer> {
   const secrets = await resolveSecrets(config);
   if (secrets.dev) (options.warn ?? ((t: string) => process.stderr.write(t)))(devSecretsWarning(secrets.dev));
   const keyring = parseKeyring(secrets.masterKeys);
   const metrics = new CairnMetrics();
-  const archive = await openConfiguredArchive(config, secrets, logger, { metrics, ...(options.now ? { now: options.now } : {}) });
+  const archive = await openWhenReachable(() => openConfiguredArchive(config, secrets, logger, { metrics, ...(options.now ? { now: options.now } : {}) }), config.startupWaitMs, logger);
   const store = archive.store;
   try {
     // Housekeeping in the background, never per image before serving: records whose row a crash

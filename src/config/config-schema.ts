@@ -45,6 +45,7 @@ export const configSchema = z.strictObject({
   uploadMinBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(64 * 1024).describe('Bytes a pushing client must deliver in every uploadIdleTimeoutMs (the default, 64 KiB per 30 s, cuts silent and trickling clients alike).'),
   orphanGraceMs: z.number().int().min(0).default(10 * 60 * 1000).describe('Age after which leftovers of interrupted pushes (incomplete uploads, unreferenced blobs) are removed.'),
   cleanupIntervalMs: z.number().int().min(1000).default(15 * 60 * 1000).describe('How often the running server removes such leftovers (also done at start).'),
+  startupWaitMs: z.number().int().min(0).max(3_600_000).default(60_000).describe('How long serve waits at start for an unreachable metadata database or store (retrying every second, logging each attempt) before it gives up.'),
   retention: z
     .strictObject({
       keepLast: keepLast.default(10).describe('Keep the images of this many highest heights per chain.'),
@@ -107,6 +108,7 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_UPLOAD_MIN_BYTES', path: ['uploadMinBytes'], kind: 'int' },
   { name: 'CAIRN_ORPHAN_GRACE_MS', path: ['orphanGraceMs'], kind: 'int' },
   { name: 'CAIRN_CLEANUP_INTERVAL_MS', path: ['cleanupIntervalMs'], kind: 'int' },
+  { name: 'CAIRN_STARTUP_WAIT_MS', path: ['startupWaitMs'], kind: 'int' },
   { name: 'CAIRN_RETENTION_KEEP_LAST', path: ['retention', 'keepLast'], kind: 'int' },
   { name: 'CAIRN_RETENTION_MAX_AGE_MS', path: ['retention', 'maxAgeMs'], kind: 'int' },
   { name: 'CAIRN_RETENTION_GRACE_MS', path: ['retention', 'graceMs'], kind: 'int' },

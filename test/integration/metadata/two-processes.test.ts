@@ -150,6 +150,26 @@ describe('two processes, one bucket, one PostgreSQL', () => {
     }
   });
 
+  it('a process started while PostgreSQL is down waits for it and serves once it is back; the others keep answering meanwhile', async () => {
+    await postgres().server.stop();
+    let down = true;
+    try {
+      const starting = start('d', { startupWaitMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
+      await postgres().server.restart();
+      down = false;
+      const d = await starting;
+      try {
+        expect((await json<{ status: string }>(d, '/readyz')).status).toBe('ready');
+      } finally {
+        await d.kill();
+      }
+    } finally {
+      if (down) await postgres().server.restart();
+    }
+  });
+
   it('refuses a process whose database is another one than the bucket is indexed by', async () => {
     const other = await postgres().createDatabase();
     await expect(start('c', { database: other })).rejects.toThrow(/indexed by another metadata database/);
