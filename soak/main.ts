@@ -16,7 +16,7 @@ const { values } = parseArgs({
     'max-image-mib': { type: 'string', default: '256' },
     'round-ms': { type: 'string', default: '3000' },
     'spell-ms': { type: 'string', default: '5000' },
-    'rss-bound-mib': { type: 'string', default: '256' },
+    'rss-bound-mib': { type: 'string', default: '384' },
     faults: { type: 'string' },
   },
 });

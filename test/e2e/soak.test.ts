@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSoak, type SoakOptions, type SoakReport } from '../../soak/soak.ts';
 
-const SHORT: SoakOptions = { seconds: 40, processes: 2, validators: 8, pullers: 4, store: 's3', maxImageBytes: 6 * 2 ** 20, roundMs: 2000, spellMs: 2000, rssBoundBytes: 256 * 2 ** 20, fsBytes: 256 * 2 ** 20 };
+const SHORT: SoakOptions = { seconds: 40, processes: 2, validators: 8, pullers: 4, store: 's3', maxImageBytes: 6 * 2 ** 20, roundMs: 2000, spellMs: 2000, rssBoundBytes: 384 * 2 ** 20, fsBytes: 256 * 2 ** 20 };
 
 function expectSound(report: SoakReport): void {
   expect(report.violations).toEqual([]);
