@@ -1,0 +1,163 @@
+/**
+ * Cairn next to its peers, one MinIO, one random file per size, one run (issue: performance).
+ *
+ *   npm run bench:peers [-- --sizes 1,4]      (sizes in GiB; default 1)
+ *
+ * Rows: the floor measured in this process on the same bytes (SHA3-256; ChaCha20-Poly1305 seal
+ * and open in 1 MiB chunks); `mc cp` up and down (MinIO's client, built by peers/install);
+ * `restic backup` and `restic restore` into the same MinIO (an encrypted, content-addressed
+ * peer); `cairn image create`, `cairn push`, `cairn pull` over HTTP and `cairn pull --qssh` as a
+ * user runs them. Each row: wall seconds, client CPU seconds (the command's children's utime +
+ * stime, read by a bash wrapper from /proc), Cairn server CPU and MinIO CPU over the same
+ * interval (/proc/<pid>/stat), and CPU seconds per GiB of the server next to the floor's.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { open, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startMinio } from '../minio/minio-server.ts';
+import { formatPublicKey, formatQsshPublicKey, generateFalconKey, generateSigningKey, writeKeyPair, writeQsshKeyPair } from '../src/archive/index.ts';
+import { generateMasterKeyEntry } from '../src/archive/crypto/keyring.ts';
+import { CAIRN_BIN } from '../test/support/cli.ts';
+import { spawnServer } from '../test/support/server-process.ts';
+import { printTable, writeContentFile } from './support.ts';
+
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1' } } });
+const sizesGiB = values.sizes.split(',').map(Number);
+const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+const peers = execFileSync('bash', [join(import.meta.dirname, '../peers/install')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+
+/** CPU seconds a process has used so far (utime + stime). */
+async function cpuOf(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / TICK;
+}
+
+/** Runs a command through bash, which reports its children's CPU after waiting for them. */
+function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ cpu: number; out: string }> {
+  const script = '"$@" >"$OUT" 2>&1; rc=$?; read -r -a s < /proc/$$/stat; echo "$((s[15] + s[16]))"; exit $rc';
+  return new Promise((resolve, reject) => {
+    const outFile = join(tmpdir(), `cairn-bench-peers-${process.pid}-${Date.now()}.log`);
+    const child = spawn('bash', ['-c', script, 'bench', file, ...args], { env: { ...process.env, ...env, OUT: outFile }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let ticks = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (ticks += d));
+    child.on('close', (code) => {
+      void readFile(outFile, 'utf8')
+        .catch(() => '')
+        .then(async (out) => {
+          await rm(outFile, { force: true });
+          if (code !== 0) return reject(new Error(`${file} ${args.join(' ')} exited with ${code}: ${out.slice(-2000)}`));
+          resolve({ cpu: Number(ticks.trim()) / TICK, out });
+        });
+    });
+  });
+}
+
+/** The floor: SHA3-256, and ChaCha20-Poly1305 seal and open, of the file's bytes, in this process. */
+async function floor(path: string): Promise<{ sha3: number; seal: number; open: number }> {
+  const key = randomBytes(32);
+  const chunk = Buffer.alloc(1024 * 1024);
+  const handle = await open(path, 'r');
+  const cpu = { sha3: 0, seal: 0, open: 0 };
+  const hash = createHash('sha3-256');
+  try {
+    for (let offset = 0, i = 0; ; i++) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+      const bytes = chunk.subarray(0, bytesRead);
+      const iv = Buffer.alloc(12);
+      iv.writeUInt32BE(i, 8);
+      let t = process.cpuUsage();
+      hash.update(bytes);
+      cpu.sha3 += elapsed(t);
+      t = process.cpuUsage();
+      const cipher = createCipheriv('chacha20-poly1305', key, iv, { authTagLength: 16 });
+      const sealed = Buffer.concat([cipher.update(bytes), cipher.final()]);
+      const tag = cipher.getAuthTag();
+      cpu.seal += elapsed(t);
+      t = process.cpuUsage();
+      const decipher = createDecipheriv('chacha20-poly1305', key, iv, { authTagLength: 16 });
+      decipher.setAuthTag(tag);
+      decipher.update(sealed);
+      decipher.final();
+      cpu.open += elapsed(t);
+    }
+    hash.digest();
+  } finally {
+    await handle.close();
+  }
+  return cpu;
+}
+
+function elapsed(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-peers-'));
+const minio = await startMinio();
+const rows: string[][] = [];
+try {
+  const key = generateSigningKey('ml-dsa-65', 'bench');
+  const keyFiles = await writeKeyPair(join(dir, 'bench.key'), key, { comment: 'bench' });
+  const falcon = generateFalconKey('bench-node');
+  const identity = (await writeQsshKeyPair(join(dir, 'id_qssh'), falcon)).privatePath;
+  const registryFile = join(dir, 'registry.json');
+  await writeFile(registryFile, JSON.stringify({ chains: { bench: { validators: [{ id: 'bench', weight: 1, keys: [formatPublicKey(key.publicKey).trim()] }] } } }));
+  const server = await spawnServer({ dataDir: join(dir, 'data'), registryFile, minio, masterKey: generateMasterKeyEntry('bench'), qssh: { readerKeys: [formatQsshPublicKey(falcon.publicKey).trim()] }, logLevel: 'warn', extra: { orphanGraceMs: 3_600_000 } });
+  const s3env = { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey, RESTIC_PASSWORD: 'bench-password' };
+  const mcHost = `MC_HOST_bench`;
+  const mcEnv = { [mcHost]: `http://${minio.accessKeyId}:${encodeURIComponent(minio.secretAccessKey)}@127.0.0.1:${minio.port}` };
+  try {
+    for (const gib of sizesGiB) {
+      const content = join(dir, 'content.bin');
+      await writeContentFile(content, gib * 1024 ** 3);
+      const f = await floor(content);
+      const perGiB = (s: number): string => (s / gib).toFixed(2);
+      rows.push([`${gib} GiB`, 'floor: SHA3-256 / seal / open', '', `${f.sha3.toFixed(2)} / ${f.seal.toFixed(2)} / ${f.open.toFixed(2)}`, '', '', `push floor ${perGiB(f.sha3 + f.seal)}, pull floor ${perGiB(f.open)}`]);
+      const measure = async (what: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, floorCpu?: number): Promise<string> => {
+        const [serverBefore, minioBefore] = [await cpuOf(server.child.pid), await cpuOf(minio.process.pid)];
+        const started = performance.now();
+        const { cpu, out } = await run(file, args, env);
+        const wall = (performance.now() - started) / 1000;
+        const serverCpu = (await cpuOf(server.child.pid)) - serverBefore;
+        const minioCpu = (await cpuOf(minio.process.pid)) - minioBefore;
+        const ratio = floorCpu ? `server ${perGiB(serverCpu)} s/GiB = ${(serverCpu / floorCpu).toFixed(2)}× floor` : '';
+        rows.push([`${gib} GiB`, what, wall.toFixed(2), cpu.toFixed(2), serverCpu > 0.05 ? serverCpu.toFixed(2) : '', minioCpu.toFixed(2), ratio]);
+        return out;
+      };
+      const mc = join(peers, 'mc');
+      await measure('mc cp up', mc, ['cp', '--quiet', content, `bench/${minio.bucket}/peers/${gib}.bin`], mcEnv);
+      await measure('mc cp down', mc, ['cp', '--quiet', `bench/${minio.bucket}/peers/${gib}.bin`, join(dir, 'mc-down.bin')], mcEnv);
+      await rm(join(dir, 'mc-down.bin'));
+      const restic = join(peers, 'restic');
+      const repo = ['-r', `s3:http://127.0.0.1:${minio.port}/${minio.bucket}/restic-${gib}`];
+      await run(restic, [...repo, 'init'], s3env);
+      await measure('restic backup', restic, [...repo, 'backup', '--no-scan', content], s3env);
+      await measure('restic restore', restic, [...repo, 'restore', 'latest', '--target', join(dir, 'restic-out')], s3env);
+      await rm(join(dir, 'restic-out'), { recursive: true, force: true });
+
+      const node = process.execPath;
+      const image = join(dir, `image-${gib}.cimg`);
+      await measure('cairn image create', node, [CAIRN_BIN, 'image', 'create', '--chain', 'bench', '--height', String(gib), '--key', keyFiles.privatePath, '--in', content, '--out', image, '--force']);
+      await rm(content);
+      const pushed = JSON.parse(await measure('cairn push', node, [CAIRN_BIN, 'push', image, '--server', server.url, '--json'], {}, f.sha3 + f.seal)) as { digest: string };
+      await rm(image);
+      await measure('cairn pull (HTTP)', node, [CAIRN_BIN, 'pull', '--digest', pushed.digest, '--server', server.url, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
+      await rm(join(dir, 'pulled.cimg'));
+      await measure('cairn pull --qssh', node, [CAIRN_BIN, 'pull', '--qssh', `127.0.0.1:${server.qsshPort!}`, '--identity', identity, '--known-hosts', join(dir, 'known_hosts'), '--digest', pushed.digest, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
+      await rm(join(dir, 'pulled.cimg'));
+    }
+  } finally {
+    await server.kill();
+  }
+} finally {
+  await minio.destroy();
+  await rm(dir, { recursive: true, force: true });
+}
+
+printTable(['size', 'what', 'wall s', 'client CPU s', 'Cairn server CPU s', 'MinIO CPU s', 'server CPU per GiB vs the floor'], rows);
