@@ -32,6 +32,10 @@ export const configSchema = z.strictObject({
       secretAccessKey: z.string().min(1).optional().describe('Secret access key.'),
       forcePathStyle: z.boolean().default(false).describe('Path-style URLs (MinIO, Ceph RGW, versitygw, Garage).'),
       maxAttempts: z.number().int().min(1).max(10).default(3).describe('SDK attempts per request.'),
+      payloadSigning: z
+        .enum(['auto', 'signed', 'unsigned'])
+        .default('auto')
+        .describe('SigV4 payload hashing of uploads. `unsigned` skips a SHA-256 pass over every byte (content is sealed with ChaCha20-Poly1305 and bound to its digest, so corruption is always detected on read), but on an untrusted network only TLS keeps a man in the middle from corrupting what is stored: `auto` is unsigned on https endpoints and on loopback, signed otherwise.'),
     })
     .prefault({})
     .describe('S3 settings, used when store is s3.'),
@@ -98,6 +102,7 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_S3_SECRET_ACCESS_KEY', path: ['s3', 'secretAccessKey'], kind: 'string' },
   { name: 'CAIRN_S3_FORCE_PATH_STYLE', path: ['s3', 'forcePathStyle'], kind: 'bool' },
   { name: 'CAIRN_S3_MAX_ATTEMPTS', path: ['s3', 'maxAttempts'], kind: 'int' },
+  { name: 'CAIRN_S3_PAYLOAD_SIGNING', path: ['s3', 'payloadSigning'], kind: 'string' },
   { name: 'CAIRN_MASTER_KEY', path: ['masterKeys'], kind: 'list' },
   { name: 'CAIRN_ADMIN_TOKEN', path: ['adminTokens'], kind: 'list' },
   { name: 'CAIRN_READ_TOKEN', path: ['readToken'], kind: 'string' },

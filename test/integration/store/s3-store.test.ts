@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { testArchive, bodyOf, imageBytes } from '../../support/archive-fixtures.ts';
 import { collectBytes } from '../../support/fixtures.ts';
-import { createS3Store } from '../../../src/archive/store/drivers/s3-driver.ts';
+import { createS3Store, unsignedPayload } from '../../../src/archive/store/drivers/s3-driver.ts';
 import { s3Options } from '../../support/minio.ts';
 import type { BlobStore } from '../../../src/archive/store/blob-store.ts';
 import { describeStoreConformance } from '../../support/store-conformance.ts';
@@ -52,5 +54,49 @@ describe('s3 store on MinIO', () => {
     expect(stored?.etag).toMatch(/-3"?$/); // a multipart ETag names its part count
     expect((await collectBytes((await archive.read.content(await archive.read.image(header.digest))).body)).equals(content)).toBe(true);
     await archive.close();
+  });
+});
+
+describe('payload signing', () => {
+  it('decides by endpoint: unsigned on https and loopback, signed on other plain-HTTP hosts, as configured otherwise', () => {
+    expect(unsignedPayload('https://s3.example.net')).toBe(true);
+    expect(unsignedPayload('http://127.0.0.1:9000')).toBe(true);
+    expect(unsignedPayload('http://localhost:9000')).toBe(true);
+    expect(unsignedPayload('http://minio.internal:9000')).toBe(false);
+    expect(unsignedPayload(undefined)).toBe(true);
+    expect(unsignedPayload('http://minio.internal:9000', 'unsigned')).toBe(true);
+    expect(unsignedPayload('https://s3.example.net', 'signed')).toBe(false);
+  });
+
+  it('sends uploads (single and multipart) with UNSIGNED-PAYLOAD when unsigned, with their SHA-256 when signed, and MinIO takes both', async () => {
+    // A recording proxy in front of MinIO: what x-amz-content-sha256 each upload carried.
+    const seen: string[] = [];
+    const target = new URL(minio().endpoint);
+    const proxy = createServer((incoming, outgoing) => {
+      if (incoming.method === 'PUT') seen.push(String(incoming.headers['x-amz-content-sha256']));
+      const upstream = httpRequest({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers }, (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      });
+      incoming.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      for (const payloadSigning of ['unsigned', 'signed'] as const) {
+        seen.length = 0;
+        const s = await createS3Store({ ...s3Options(minio()), endpoint, payloadSigning });
+        const big = randomBytes(12 * 1024 * 1024);
+        await s.put(`signing/${payloadSigning}/small`, Uint8Array.of(1, 2, 3));
+        await s.put(`signing/${payloadSigning}/big`, bodyOf(big, 1024 * 1024), { contentLength: big.length });
+        expect((await collectBytes((await s.get(`signing/${payloadSigning}/big`)).body)).equals(big)).toBe(true);
+        await s.close();
+        expect(seen.length).toBeGreaterThanOrEqual(4); // one PutObject, three parts
+        if (payloadSigning === 'unsigned') expect(new Set(seen)).toEqual(new Set(['UNSIGNED-PAYLOAD']));
+        else expect(seen.every((h) => /^[0-9a-f]{64}$/.test(h))).toBe(true);
+      }
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 });

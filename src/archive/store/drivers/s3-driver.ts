@@ -42,6 +42,19 @@ export interface S3StoreOptions {
   readonly queueSize?: number;
   /** Part limit of multipart uploads (S3's 10,000; lower only in tests of large-object behaviour). */
   readonly maxParts?: number;
+  /**
+   * SigV4 payload hashing (default `auto`: unsigned on https endpoints and on loopback, where the
+   * transport cannot be tampered with by a third party; signed otherwise). See docs/STORAGE.md.
+   */
+  readonly payloadSigning?: 'auto' | 'signed' | 'unsigned';
+}
+
+/** Whether uploads to `endpoint` go with `UNSIGNED-PAYLOAD` under `setting`. */
+export function unsignedPayload(endpoint: string | undefined, setting: S3StoreOptions['payloadSigning'] = 'auto'): boolean {
+  if (setting !== 'auto') return setting === 'unsigned';
+  if (!endpoint) return true; // AWS: https
+  const url = new URL(endpoint);
+  return url.protocol === 'https:' || url.hostname === 'localhost' || url.hostname === '::1' || url.hostname === '[::1]' || /^127\./.test(url.hostname);
 }
 
 function totalSize(contentRange: string | undefined, fallback: number): number {
@@ -63,6 +76,18 @@ export async function createS3Store(options: S3StoreOptions): Promise<BlobStore>
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.accessKeyId && options.secretAccessKey ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } } : {}),
   });
+  if (unsignedPayload(options.endpoint, options.payloadSigning)) {
+    // The signer takes a payload hash already in the headers as given: uploads are signed
+    // without a SHA-256 pass over their bytes (the content is sealed and digest-bound by Cairn).
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        return next(args);
+      },
+      { step: 'build', name: 'cairnUnsignedPayload' },
+    );
+  }
   const Bucket = options.bucket;
   const partOptions = { ...(options.partSizeBytes ? { partBytes: options.partSizeBytes } : {}), ...(options.queueSize ? { queueSize: options.queueSize } : {}), ...(options.maxParts ? { maxParts: options.maxParts } : {}) };
 
