@@ -20,7 +20,7 @@
  * range needs only the chunks it overlaps. Plaintext is released only after its chunk's tag
  * verifies.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type DecipherChaCha20Poly1305, type KeyObject } from 'node:crypto';
 import { CairnError } from '../../errors.ts';
 
 /** Size of the sealed object header. */
@@ -148,47 +148,78 @@ export function sealedRangeFor(start: number, end: number, size: number, chunkBy
  * Opens sealed chunks `range.firstChunk … range.lastChunk` read from `sealed` (exactly the bytes
  * of `range`) and yields plaintext bytes [start, end]. Fails with `INTEGRITY_ERROR` before
  * releasing any plaintext of a chunk that does not authenticate, or if bytes are missing.
+ * Ciphertext is fed to the cipher piece by piece as it arrives (never concatenated); a chunk's
+ * plaintext pieces are held until its tag verifies, then released as they are.
  */
 export async function* openSealedRange(sealed: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, params: SealParams, size: number, start: number, end: number): AsyncGenerator<Buffer> {
   const C = params.chunkBytes;
   const key = keyObjectOf(params);
   const n = chunkCount(size, C);
   const range = sealedRangeFor(start, end, size, C);
-  let index = range.firstChunk;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const cipherLength = (i: number): number => (i === n - 1 ? size - i * C : C);
 
-  const sealedLength = (i: number): number => (i === n - 1 ? size - i * C : C) + TAG_BYTES;
-  const open = (i: number, bytes: Buffer): Buffer => {
-    const decipher = createDecipheriv('chacha20-poly1305', key, nonce(params.noncePrefix, i, i === n - 1), { authTagLength: TAG_BYTES });
-    decipher.setAAD(params.digest, { plaintextLength: bytes.length - TAG_BYTES });
-    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    const plain = decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES));
+  let index = range.firstChunk;
+  let decipher: DecipherChaCha20Poly1305 | undefined;
+  let fed = 0; // ciphertext bytes of chunk `index` fed so far
+  const plain: Buffer[] = [];
+  const tag = Buffer.alloc(TAG_BYTES);
+  let tagBytes = 0;
+
+  /** Verifies chunk `index` and returns its plaintext pieces cut to the range. */
+  const finish = (): Buffer[] => {
+    const d = decipher as DecipherChaCha20Poly1305;
+    d.setAuthTag(tag);
     try {
-      decipher.final();
+      const last = d.final();
+      if (last.length) plain.push(last);
     } catch (error) {
-      throw new CairnError('INTEGRITY_ERROR', `stored content chunk ${i} failed authentication`, { cause: error });
+      throw new CairnError('INTEGRITY_ERROR', `stored content chunk ${index} failed authentication`, { cause: error });
     }
-    const from = i === range.firstChunk ? start - i * C : 0;
-    const to = i === range.lastChunk ? end - i * C + 1 : plain.length;
-    return plain.subarray(from, to);
+    const from = index === range.firstChunk ? start - index * C : 0;
+    const to = index === range.lastChunk ? end - index * C + 1 : cipherLength(index);
+    const out: Buffer[] = [];
+    let at = 0;
+    for (const piece of plain) {
+      const a = Math.max(from - at, 0);
+      const b = Math.min(to - at, piece.length);
+      if (b > a) out.push(a === 0 && b === piece.length ? piece : piece.subarray(a, b));
+      at += piece.length;
+    }
+    plain.length = 0;
+    decipher = undefined;
+    fed = 0;
+    tagBytes = 0;
+    index++;
+    return out;
   };
 
   for await (const chunk of sealed) {
-    pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    pendingBytes += chunk.length;
-    const batch: Buffer[] = [];
-    while (index <= range.lastChunk && pendingBytes >= sealedLength(index)) {
-      const need = sealedLength(index);
-      const whole = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-      batch.push(open(index++, whole.subarray(0, need)));
-      const rest = whole.subarray(need);
-      pending = rest.length ? [rest] : [];
-      pendingBytes = rest.length;
+    let piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const ready: Buffer[] = [];
+    while (piece.length > 0) {
+      if (index > range.lastChunk) throw new CairnError('INTEGRITY_ERROR', `stored content has extra bytes after chunk ${index - 1} of ${n}`);
+      if (!decipher) {
+        decipher = createDecipheriv('chacha20-poly1305', key, nonce(params.noncePrefix, index, index === n - 1), { authTagLength: TAG_BYTES });
+        decipher.setAAD(params.digest, { plaintextLength: cipherLength(index) });
+      }
+      const want = cipherLength(index) - fed;
+      if (want > 0) {
+        const take = Math.min(want, piece.length);
+        const out = decipher.update(piece.subarray(0, take));
+        if (out.length) plain.push(out);
+        fed += take;
+        piece = piece.subarray(take);
+        continue;
+      }
+      const take = Math.min(TAG_BYTES - tagBytes, piece.length);
+      piece.copy(tag, tagBytes, 0, take);
+      tagBytes += take;
+      piece = piece.subarray(take);
+      if (tagBytes === TAG_BYTES) ready.push(...finish());
     }
-    if (batch.length) yield batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch);
+    for (const out of ready) yield out;
   }
-  if (index <= range.lastChunk || pendingBytes > 0) {
-    throw new CairnError('INTEGRITY_ERROR', `stored content is truncated or has extra bytes (chunk ${index} of ${n})`);
+  if (index <= range.lastChunk) {
+    throw new CairnError('INTEGRITY_ERROR', `stored content is truncated (chunk ${index} of ${n})`);
   }
 }
