@@ -117,6 +117,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let postgres: PostgresServer | undefined;
   const proxies: FaultProxy[] = [];
   let fsMount: string | undefined;
+  let progress: NodeJS.Timeout | undefined;
   const started = Date.now();
   try {
     postgres = await startPostgres();
@@ -192,7 +193,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       pushWhileFull: () => pushWhileFull(pullers, validators[1]!),
       ...(options.faults ? { only: options.faults } : {}),
     };
-    const progress = setInterval(() => log(`soak: ${Math.round((Date.now() - started) / 1000)} s, ${stats.counts.get('pushes acknowledged') ?? 0} pushes, ${stats.counts.get('attestations acknowledged') ?? 0} attestations, ${[...stats.counts].filter(([k]) => k.endsWith(' ok')).reduce((s, [, n]) => s + n, 0)} reads, ${ledger.deletions.length} deletions, ${[...stats.counts].filter(([k]) => k.startsWith('fault ')).reduce((s, [, n]) => s + n, 0)} faults, ${ledger.violations.length} violations`), 10_000);
+    progress = setInterval(() => log(`soak: ${Math.round((Date.now() - started) / 1000)} s, ${stats.counts.get('pushes acknowledged') ?? 0} pushes, ${stats.counts.get('attestations acknowledged') ?? 0} attestations, ${[...stats.counts].filter(([k]) => k.endsWith(' ok')).reduce((s, [, n]) => s + n, 0)} reads, ${ledger.deletions.length} deletions, ${[...stats.counts].filter(([k]) => k.startsWith('fault ')).reduce((s, [, n]) => s + n, 0)} faults, ${ledger.violations.length} violations`), 10_000);
     const running = [
       ...Object.keys(SOAK_CHAINS).map((chain) => driveChain(workload, chain as SoakChain, options.roundMs)),
       runPullers(pullers, options.pullers),
@@ -250,6 +251,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       violations: ledger.violations,
     };
   } finally {
+    clearInterval(progress);
     for (const p of processes) await p.stop().catch(() => undefined);
     for (const proxy of proxies) await proxy.close().catch(() => undefined);
     await minio?.destroy().catch(() => undefined);
