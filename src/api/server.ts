@@ -14,7 +14,7 @@ import { claimBucket } from '../archive/service/bucket-claim.ts';
 import { IMAGES_PREFIX } from '../archive/service/layout.ts';
 import type { BlobStore } from '../archive/store/blob-store.ts';
 import { describeDatabaseUrl, openMetadata, type MetadataStore } from '../metadata/index.ts';
-import { cleanupOrphans, finishDeletions } from '../archive/service/maintenance.ts';
+import { reconcile } from '../archive/service/maintenance.ts';
 import { openStore, type StoreConfig } from '../archive/store/create-store.ts';
 import type { CairnConfig } from '../config/config-schema.ts';
 import { devSecretsWarning, resolveSecrets } from '../config/dev-secrets.ts';
@@ -118,11 +118,8 @@ export async function startServer(config: CairnConfig, logger: Logger, options: 
     // left unwritten are adopted, leftovers of interrupted pushes removed.
     let maintaining: Promise<void> | undefined;
     const maintain = (): Promise<void> => {
-      maintaining ??= (async () => {
-        await finishDeletions(archive, { graceMs: config.orphanGraceMs, now: Date.now(), logger });
-        await reindex(archive, { logger, graceMs: config.orphanGraceMs });
-        await cleanupOrphans(store, async (digest) => (await archive.read.find(digest))?.record, { graceMs: config.orphanGraceMs, now: Date.now(), logger, inFlight: (key) => archive.isUploading(key) });
-      })()
+      maintaining ??= reconcile(archive, { graceMs: config.orphanGraceMs, logger, inFlight: (key) => archive.isUploading(key) })
+        .then(() => undefined)
         .catch((error: unknown) => logger.warn('cleanup failed', { error }))
         .finally(() => (maintaining = undefined));
       return maintaining;

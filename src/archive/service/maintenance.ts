@@ -12,6 +12,7 @@ import type { Archive } from './archive.ts';
 import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
 import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, REVOCATIONS_PREFIX, digestHex, digestOfKey, finalityKey, holdKey, imageRecordKey, markKey, parseAttestationKey, parseBlobKey, parseFinalityKey, revocationKey } from './layout.ts';
 import { rewrapIdentity } from './identity.ts';
+import { reindex, type ReindexReport } from './reindex.ts';
 
 /** What a cleanup removed. */
 export interface CleanupReport {
@@ -103,6 +104,26 @@ export async function finishDeletions(archive: Archive, options: { graceMs: numb
   }
   if (finished > 0) options.logger.warn('finished deletions a crash interrupted', { finished });
   return finished;
+}
+
+/** What a reconciliation did. */
+export interface ReconcileReport {
+  readonly deletionsFinished: number;
+  readonly indexed: ReindexReport;
+  readonly removed: CleanupReport;
+}
+
+/**
+ * Brings the bucket and the database back to agreement after crashes, leaving anything younger
+ * than `graceMs` to the push or deletion still at work: finishes interrupted deletions, indexes
+ * records left without their row, then removes leftovers of interrupted pushes. What `serve`
+ * runs at start and every `cleanupIntervalMs`, and `cairn admin reconcile` on demand.
+ */
+export async function reconcile(archive: Archive, options: { graceMs: number; logger: Logger; inFlight?: (key: string) => boolean }): Promise<ReconcileReport> {
+  const deletionsFinished = await finishDeletions(archive, { graceMs: options.graceMs, now: Date.now(), logger: options.logger });
+  const indexed = await reindex(archive, { logger: options.logger, graceMs: options.graceMs });
+  const removed = await cleanupOrphans(archive.store, async (digest) => (await archive.read.find(digest))?.record, { graceMs: options.graceMs, now: Date.now(), logger: options.logger, ...(options.inFlight ? { inFlight: options.inFlight } : {}) });
+  return { deletionsFinished, indexed, removed };
 }
 
 /** What a key rotation did. */

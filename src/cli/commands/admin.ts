@@ -1,7 +1,7 @@
 /** `cairn admin rotate-key | reindex | reconcile`: maintenance that runs directly on the store and database (same configuration as serve). */
 import type { Command } from 'commander';
 import { parseKeyring } from '../../archive/crypto/keyring.ts';
-import { cleanupOrphans, finishDeletions, rotateDataKeys } from '../../archive/service/maintenance.ts';
+import { reconcile, rotateDataKeys } from '../../archive/service/maintenance.ts';
 import { reindex } from '../../archive/index.ts';
 import { openConfiguredArchive } from '../../api/index.ts';
 import { loadConfig } from '../../config/load-config.ts';
@@ -65,10 +65,7 @@ export function registerAdminCommands(program: Command): void {
   ).action(async (options: AdminOptions) => {
     const { archive, orphanGraceMs } = await open(options);
     try {
-      const logger = createLogger({ level: 'warn' });
-      const deletionsFinished = await finishDeletions(archive, { graceMs: orphanGraceMs, now: Date.now(), logger });
-      const indexed = await reindex(archive, { logger, graceMs: orphanGraceMs });
-      const removed = await cleanupOrphans(archive.store, async (digest) => (await archive.read.find(digest))?.record, { graceMs: orphanGraceMs, now: Date.now(), logger });
+      const { deletionsFinished, indexed, removed } = await reconcile(archive, { graceMs: orphanGraceMs, logger: createLogger({ level: 'warn' }) });
       if (options.json) return printJson({ orphanGraceMs, deletionsFinished, indexed, removed });
       process.stdout.write(`finished ${deletionsFinished} deletions a crash interrupted; indexed ${indexed.adopted} images a crash left unindexed (${indexed.skipped} younger than ${orphanGraceMs} ms or unreadable, skipped); removed ${removed.abortedUploads} incomplete uploads, ${removed.orphanBlobs} unreferenced blobs, ${removed.orphanAttestations} records of deleted images\n`);
     } finally {

@@ -38,7 +38,7 @@ function failingDb(metadata: MetadataStore, method: keyof MetadataStore): Metada
 /** One master key for every archive a test opens on its bucket. */
 const keyring = testKeyring();
 
-/** What serve's housekeeping and `cairn admin reconcile` do: finish interrupted deletions, adopt unindexed records. */
+/** Finishes interrupted deletions and adopts unindexed records, as serve's housekeeping does (cleanup asserted separately). */
 async function reconcile(archive: Archive): Promise<void> {
   await finishDeletions(archive, { graceMs: 0, now: Date.now() + 1, logger: silentLogger });
   await reindex(archive, { logger: silentLogger, graceMs: 0, now: Date.now() + 1 });
