@@ -110,8 +110,7 @@ try {
   await writeFile(registryFile, JSON.stringify({ chains: { bench: { validators: [{ id: 'bench', weight: 1, keys: [formatPublicKey(key.publicKey).trim()] }] } } }));
   const server = await spawnServer({ dataDir: join(dir, 'data'), registryFile, minio, masterKey: generateMasterKeyEntry('bench'), qssh: { readerKeys: [formatQsshPublicKey(falcon.publicKey).trim()] }, logLevel: 'warn', extra: { orphanGraceMs: 3_600_000 } });
   const s3env = { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey, RESTIC_PASSWORD: 'bench-password' };
-  const mcHost = `MC_HOST_bench`;
-  const mcEnv = { [mcHost]: `http://${minio.accessKeyId}:${encodeURIComponent(minio.secretAccessKey)}@127.0.0.1:${minio.port}` };
+  const mcEnv = { MC_HOST_bench: `http://${minio.accessKeyId}:${encodeURIComponent(minio.secretAccessKey)}@127.0.0.1:${minio.port}` };
   try {
     for (const gib of sizesGiB) {
       const content = join(dir, 'content.bin');

@@ -9,6 +9,7 @@ import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_proce
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { freePort } from '../minio/minio-server.ts';
 
 /** A running PostgreSQL cluster. */
@@ -23,6 +24,18 @@ export interface PostgresServer {
   restart(): Promise<void>;
   /** Stops it and removes its directory. */
   destroy(): Promise<void>;
+}
+
+/** Creates an empty database `name` in the cluster and returns its URL. */
+export async function createDatabase(server: Pick<PostgresServer, 'url'>, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  return server.url.replace(/\/cairn$/, `/${name}`);
 }
 
 /** The directory of PostgreSQL's server binaries, installing them first if needed. */

@@ -17,6 +17,7 @@ export type LogLine = Record<string, unknown> & { msg?: string; level?: string }
 /** A `cairn serve` the soak can SIGKILL and restart. */
 export class CairnProcess {
   readonly name: string;
+  readonly port: number;
   readonly url: string;
   readonly qsshPort: number;
   readonly configFile: string;
@@ -33,6 +34,7 @@ export class CairnProcess {
 
   constructor(options: { name: string; port: number; qsshPort: number; configFile: string; onLog: (process: CairnProcess, line: LogLine) => void }) {
     this.name = options.name;
+    this.port = options.port;
     this.url = `http://127.0.0.1:${options.port}`;
     this.qsshPort = options.qsshPort;
     this.configFile = options.configFile;
@@ -40,8 +42,8 @@ export class CairnProcess {
   }
 
   /** Writes the configuration file (ports are set here). */
-  async configure(config: Record<string, unknown>, port: number): Promise<void> {
-    await writeFile(this.configFile, JSON.stringify({ ...config, port, qssh: { ...(config.qssh as object), port: this.qsshPort } }, null, 2));
+  async configure(config: Record<string, unknown>): Promise<void> {
+    await writeFile(this.configFile, JSON.stringify({ ...config, port: this.port, qssh: { ...(config.qssh as object), port: this.qsshPort } }, null, 2));
   }
 
   get pid(): number | undefined {

@@ -9,9 +9,8 @@ import { createImageFile } from '../src/archive/index.ts';
 import { pushImage, streamRequest } from '../src/client/index.ts';
 import { stateContent, writeContent } from './content.ts';
 import type { PullerContext } from './pullers.ts';
-import type { SoakValidator } from './validators.ts';
+import { pick, type SoakValidator } from './validators.ts';
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 
 /** A node that hangs up after the first bytes of an image's content; true when it did. */
 export async function abortPull(ctx: PullerContext): Promise<boolean> {

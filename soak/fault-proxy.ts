@@ -6,8 +6,10 @@
  * as well as new ones; chunks keep their order in each direction; a slow reader is never
  * buffered past a high-water mark.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { drainedOrClosed } from '../src/archive/index.ts';
 
 /** What the proxy does to traffic now. */
 export type ProxyFault = { readonly kind: 'latency'; readonly ms: number } | { readonly kind: 'bandwidth'; readonly bytesPerSecond: number } | { readonly kind: 'stall' } | { readonly kind: 'refuse' };
@@ -15,20 +17,7 @@ export type ProxyFault = { readonly kind: 'latency'; readonly ms: number } | { r
 /** Bytes queued in one direction before the sending side is paused. */
 const HIGH_WATER = 1024 * 1024;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Until `socket` drains or closes (an error closes it: the socket's own handler resets both sides). */
-function drained(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
-}
 
 /** A running proxy. */
 export class FaultProxy {
@@ -124,7 +113,8 @@ export class FaultProxy {
           queue.shift();
           queued -= item.chunk.length;
           if (queued < HIGH_WATER / 2 && from.isPaused()) from.resume();
-          if (!to.write(item.chunk)) await drained(to);
+          // An error closes `to`; the socket's own handler resets both sides.
+          if (!to.write(item.chunk)) await drainedOrClosed(to);
         }
         if (ended && !to.destroyed) to.end();
       } finally {

@@ -4,6 +4,7 @@
  * so the next one starts from a working system — except for what the fault itself left behind
  * (killed pushes, aborted uploads), which is the archive's to clean up.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MinioServer } from '../minio/minio-server.ts';
@@ -29,7 +30,6 @@ export interface FaultTargets {
   readonly abortPush: () => Promise<boolean>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The fault kinds that apply to these targets (only those in `t.only`, when given). */
 export function faultKinds(t: FaultTargets): string[] {

@@ -4,6 +4,7 @@
  * copy of the validator keys and of the content; watchers that follow every process's signed
  * feed (finality and deletions reach the ledger from there).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PublicKey, Trust } from '../src/archive/index.ts';
@@ -13,7 +14,7 @@ import { connectQssh, type QsshClient } from '../src/qssh/client.ts';
 import { contentSlice, fileHoldsContent } from './content.ts';
 import type { ImageEntry, Ledger } from './ledger.ts';
 import type { SoakStats } from './stats.ts';
-import { SOAK_CHAINS } from './validators.ts';
+import { SOAK_CHAINS, pick } from './validators.ts';
 
 /** One process as the clients see it. */
 export interface Endpoint {
@@ -35,8 +36,6 @@ export interface PullerContext {
 /** Codes that mean the bytes a server sent were not what was signed: never acceptable. */
 export const INVALID_BYTES = new Set(['DIGEST_MISMATCH', 'SIGNATURE_INVALID', 'SIZE_MISMATCH', 'CLAIM_MISMATCH', 'INTEGRITY_ERROR', 'IMAGE_HEADER_INVALID', 'IMAGE_TRAILING_BYTES']);
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An acknowledged image to read: mostly recent ones (what nodes want), sometimes any. */
 function target(ctx: PullerContext): ImageEntry | undefined {

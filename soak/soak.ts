@@ -5,13 +5,13 @@
  * then the checks: nothing acknowledged lost without a justified retention decision, no invalid
  * bytes served, finality kept, a clean bucket after one reconcile, memory within its bound.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { freePort, startMinio, type MinioServer } from '../minio/minio-server.ts';
-import { startPostgres, type PostgresServer } from '../postgres/postgres-server.ts';
+import { createDatabase, startPostgres, type PostgresServer } from '../postgres/postgres-server.ts';
 import { generateMasterKeyEntry } from '../src/archive/crypto/keyring.ts';
 import { formatQsshPublicKey, generateFalconKey, parseRegistry, type Trust } from '../src/archive/index.ts';
 import { openStore } from '../src/archive/store/create-store.ts';
@@ -69,7 +69,6 @@ export interface SoakReport {
 
 export const ADMIN_TOKEN = 'soak-admin-token-0123456789';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Mounts a tmpfs of `bytes` at `dir` (root only); false when it cannot. */
 function mountTmpfs(dir: string, bytes: number): boolean {
@@ -80,17 +79,6 @@ function mountTmpfs(dir: string, bytes: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function createDatabase(server: PostgresServer, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: server.url });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  return server.url.replace(/\/cairn$/, `/${name}`);
 }
 
 /** Runs `cairn admin reconcile --json` with a process's configuration. */
@@ -164,9 +152,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const name = String.fromCharCode(97 + i);
       const dataDir = options.store === 's3' ? join(workDir, `data-${name}`) : storeDir;
       await mkdir(dataDir, { recursive: true });
-      const port = await freePort();
-      const proc = new CairnProcess({ name, port, qsshPort: await freePort(), configFile: join(workDir, `config-${name}.json`), onLog: (p, line) => ledger.onLog(p.name, line) });
-      await proc.configure({ ...config, dataDir }, port);
+      const proc = new CairnProcess({ name, port: await freePort(), qsshPort: await freePort(), configFile: join(workDir, `config-${name}.json`), onLog: (p, line) => ledger.onLog(p.name, line) });
+      await proc.configure({ ...config, dataDir });
       await proc.start();
       processes.push(proc);
       log(`process ${name}: ${proc.url}, QSSH on ${proc.qsshPort}, pid ${proc.pid ?? '?'}`);
@@ -304,8 +291,11 @@ async function checkAcknowledged(ledger: Ledger, stats: SoakStats, endpoints: Re
       await rm(out, { force: true });
     }
   }
-  for (const digest of ledger.missing.keys()) if (!deleted.has(digest) && !listed.has(digest)) ledger.violation(`a read of acknowledged ${digest} answered NOT_FOUND and no retention decision deleted it`);
-  for (const digest of ledger.missing.keys()) if (listed.has(digest) && !deleted.has(digest)) stats.count('NOT_FOUND answered for an image listed later');
+  for (const digest of ledger.missing.keys()) {
+    if (deleted.has(digest)) continue;
+    if (listed.has(digest)) stats.count('NOT_FOUND answered for an image listed later');
+    else ledger.violation(`a read of acknowledged ${digest} answered NOT_FOUND and no retention decision deleted it`);
+  }
   for (const digest of aborted) {
     const response = await fetch(`${endpoints[0]!.url}/v1/images/${digest}`);
     await response.body?.cancel();

@@ -7,6 +7,7 @@
  * and a share of the others attest it — enough for finality most of the time. Now and then the
  * soak places an admin hold on an older image, which retention must then keep.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTENT_TYPE_QUEUE_STATE, createImageFile, formatPublicKey, generateSigningKey, type SignatureAlgorithm, type SigningKey } from '../src/archive/index.ts';
@@ -55,8 +56,8 @@ export interface WorkloadContext {
   readonly stopped: () => boolean;
 }
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A random element of `items`. */
+export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 let fileCounter = 0;
 
 /** A size from 10 KB up to `max`, most of them small: log-uniform with a long tail. */

@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { toCairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { drainedOrClosed } from '../archive/index.ts';
 import { parseRange } from './http-range.ts';
 
 /** What to serve. */
@@ -82,15 +83,7 @@ async function writeDirect(c: Context, outgoing: ServerResponse, status: number,
   try {
     while (!next.done) {
       if (outgoing.destroyed) break;
-      if (!outgoing.write(next.value)) await new Promise<void>((resolve) => {
-        const done = (): void => {
-          outgoing.off('drain', done);
-          outgoing.off('close', done);
-          resolve();
-        };
-        outgoing.on('drain', done);
-        outgoing.on('close', done);
-      });
+      if (!outgoing.write(next.value)) await drainedOrClosed(outgoing);
       next = await iterator.next();
     }
     if (outgoing.destroyed) await iterator.return?.();

@@ -1,5 +1,5 @@
 /**
- * Small concurrency helpers shared by the store drivers, the archive and retention.
+ * Small concurrency helpers shared by the store drivers, the archive, retention and the transports.
  */
 
 /** Serialises async work per key within this process (a promise chain per key). */
@@ -29,4 +29,17 @@ export async function forEachLimited<T>(items: AsyncIterable<T> | Iterable<T>, l
     if (running.size >= limit) await Promise.race(running);
   }
   await Promise.all(running);
+}
+
+/** Resolves once `stream` emits 'drain' or 'close' (a write returned false; an error closes it), listeners removed. */
+export function drainedOrClosed(stream: { on(event: 'drain' | 'close', listener: () => void): unknown; off(event: 'drain' | 'close', listener: () => void): unknown }): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }

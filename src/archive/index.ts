@@ -25,4 +25,4 @@ export type { ArchivedImage } from './service/archived-image.ts';
 export type { ContentRange, FinalityView, ListOptions } from './service/read-model.ts';
 export { reindex, type ReindexReport } from './service/reindex.ts';
 export { MARKS_PREFIX, digestOfKey, markKey, runKey } from './service/layout.ts';
-export { forEachLimited, KeyedMutex } from './concurrency.ts';
+export { drainedOrClosed, forEachLimited, KeyedMutex } from './concurrency.ts';

@@ -19,6 +19,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { drainedOrClosed } from '../archive/index.ts';
 import { CairnError } from '../errors.ts';
 import { deriveRekeyKeys } from './key-schedule.ts';
 import { rekeyInit, rekeyRespond } from './kex.ts';
@@ -307,15 +308,7 @@ export class QsshConnection {
 
   async #drained(): Promise<void> {
     if (this.socket.writableLength <= SEND_HIGH_WATER || this.socket.destroyed) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    await drainedOrClosed(this.socket);
   }
 
   /** Sends a message (raw before {@link startEncryption}, encrypted after), with backpressure. */

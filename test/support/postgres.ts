@@ -3,9 +3,8 @@
  * loopback, see postgres/), and fresh databases in it on demand.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { startPostgres, type PostgresServer } from '../../postgres/postgres-server.ts';
+import { createDatabase, startPostgres, type PostgresServer } from '../../postgres/postgres-server.ts';
 
 /** The running server and a way to get an empty database in it. */
 export interface TestPostgres {
@@ -28,17 +27,7 @@ export function usePostgres(): () => TestPostgres {
     if (!running) throw new Error('PostgreSQL is not running');
     return {
       server: running,
-      async createDatabase() {
-        const name = `t_${randomBytes(6).toString('hex')}`;
-        const client = new pg.Client({ connectionString: running.url });
-        await client.connect();
-        try {
-          await client.query(`CREATE DATABASE ${name}`);
-        } finally {
-          await client.end();
-        }
-        return running.url.replace(/\/cairn$/, `/${name}`);
-      },
+      createDatabase: () => createDatabase(running, `t_${randomBytes(6).toString('hex')}`),
     };
   };
 }
