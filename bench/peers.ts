@@ -10,6 +10,11 @@
  * user runs them. Each row: wall seconds, client CPU seconds (the command's children's utime +
  * stime, read by a bash wrapper from /proc), Cairn server CPU and MinIO CPU over the same
  * interval (/proc/<pid>/stat), and CPU seconds per GiB of the server next to the floor's.
+ *
+ * Then compression (zstd at rest and on the wire), on realistic compressible content — a queue
+ * state of 1 million messages and a file of database pages (bench/compressible.ts) — and on
+ * random bytes: what `zstd -3` makes of the same bytes, what Cairn stores and sends, and push
+ * and pull costs, with compression on and (a restarted server, same bucket) off.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
@@ -22,9 +27,11 @@ import { formatPublicKey, formatQsshPublicKey, generateFalconKey, generateSignin
 import { generateMasterKeyEntry } from '../src/archive/crypto/keyring.ts';
 import { CAIRN_BIN } from '../test/support/cli.ts';
 import { spawnServer } from '../test/support/server-process.ts';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { queueStateContent, writeDatabasePages } from './compressible.ts';
 import { printTable, writeContentFile } from './support.ts';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1' }, 'queue-messages': { type: 'string', default: '1000000' }, 'pages-mib': { type: 'string', default: '512' } } });
 const sizesGiB = values.sizes.split(',').map(Number);
 const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const peers = execFileSync('bash', [join(import.meta.dirname, '../peers/install')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -101,6 +108,8 @@ function elapsed(start: NodeJS.CpuUsage): number {
 const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-peers-'));
 const minio = await startMinio();
 const rows: string[][] = [];
+const zstdRows: string[][] = [];
+const node = process.execPath;
 try {
   const key = generateSigningKey('ml-dsa-65', 'bench');
   const keyFiles = await writeKeyPair(join(dir, 'bench.key'), key, { comment: 'bench' });
@@ -108,9 +117,40 @@ try {
   const identity = (await writeQsshKeyPair(join(dir, 'id_qssh'), falcon)).privatePath;
   const registryFile = join(dir, 'registry.json');
   await writeFile(registryFile, JSON.stringify({ chains: { bench: { validators: [{ id: 'bench', weight: 1, keys: [formatPublicKey(key.publicKey).trim()] }] } } }));
-  const server = await spawnServer({ dataDir: join(dir, 'data'), registryFile, minio, masterKey: generateMasterKeyEntry('bench'), qssh: { readerKeys: [formatQsshPublicKey(falcon.publicKey).trim()] }, logLevel: 'warn', extra: { orphanGraceMs: 3_600_000 } });
+  const masterKey = generateMasterKeyEntry('bench');
+  const startCairn = (compression: boolean): ReturnType<typeof spawnServer> =>
+    spawnServer({ dataDir: join(dir, 'data'), registryFile, minio, masterKey, qssh: { readerKeys: [formatQsshPublicKey(falcon.publicKey).trim()] }, logLevel: 'warn', extra: { orphanGraceMs: 3_600_000, compression: { enabled: compression } } });
+  let server = await startCairn(true);
   const s3env = { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey, RESTIC_PASSWORD: 'bench-password' };
   const mcEnv = { MC_HOST_bench: `http://${minio.accessKeyId}:${encodeURIComponent(minio.secretAccessKey)}@127.0.0.1:${minio.port}` };
+  const s3 = new S3Client({ endpoint: minio.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey } });
+  let height = 0;
+
+  /** Runs a command and reads the CPU the Cairn server and MinIO spent meanwhile. */
+  const measured = async (file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ wall: number; cpu: number; serverCpu: number; minioCpu: number; out: string }> => {
+    const [serverBefore, minioBefore] = [await cpuOf(server.child.pid), await cpuOf(minio.process.pid)];
+    const started = performance.now();
+    const { cpu, out } = await run(file, args, env);
+    const wall = (performance.now() - started) / 1000;
+    return { wall, cpu, serverCpu: (await cpuOf(server.child.pid)) - serverBefore, minioCpu: (await cpuOf(minio.process.pid)) - minioBefore, out };
+  };
+  /** Image bytes the server has sent (its metrics). */
+  const bytesOut = async (): Promise<number> => Number(/^cairn_bytes_out_total\{transport="http"\} (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
+  /** Bytes of the sealed blob(s) stored for a digest. */
+  const storedBytes = async (digest: string): Promise<number> => {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: minio.bucket, Prefix: `blobs/${digest.slice('sha3-256:'.length)}/` }));
+    return (listed.Contents ?? []).reduce((sum, o) => sum + (o.Size ?? 0), 0);
+  };
+  /** `zstd -3` of the file, as the CLI does it (or libzstd level 3 in one frame when there is no CLI). */
+  const zstd3 = async (path: string): Promise<number> => {
+    try {
+      return Number(execFileSync('bash', ['-c', 'zstd -3 -q -c "$1" | wc -c', 'zstd', path], { encoding: 'utf8' }).trim());
+    } catch {
+      const { zstdCompressSync } = await import('node:zlib');
+      return zstdCompressSync(await readFile(path)).length;
+    }
+  };
+
   try {
     for (const gib of sizesGiB) {
       const content = join(dir, 'content.bin');
@@ -119,15 +159,10 @@ try {
       const perGiB = (s: number): string => (s / gib).toFixed(2);
       rows.push([`${gib} GiB`, 'floor: SHA3-256 / seal / open', '', `${f.sha3.toFixed(2)} / ${f.seal.toFixed(2)} / ${f.open.toFixed(2)}`, '', '', `push floor ${perGiB(f.sha3 + f.seal)}, pull floor ${perGiB(f.open)}`]);
       const measure = async (what: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, floorCpu?: number): Promise<string> => {
-        const [serverBefore, minioBefore] = [await cpuOf(server.child.pid), await cpuOf(minio.process.pid)];
-        const started = performance.now();
-        const { cpu, out } = await run(file, args, env);
-        const wall = (performance.now() - started) / 1000;
-        const serverCpu = (await cpuOf(server.child.pid)) - serverBefore;
-        const minioCpu = (await cpuOf(minio.process.pid)) - minioBefore;
-        const ratio = floorCpu ? `server ${perGiB(serverCpu)} s/GiB = ${(serverCpu / floorCpu).toFixed(2)}× floor` : '';
-        rows.push([`${gib} GiB`, what, wall.toFixed(2), cpu.toFixed(2), serverCpu > 0.05 ? serverCpu.toFixed(2) : '', minioCpu.toFixed(2), ratio]);
-        return out;
+        const m = await measured(file, args, env);
+        const ratio = floorCpu ? `server ${perGiB(m.serverCpu)} s/GiB = ${(m.serverCpu / floorCpu).toFixed(2)}× floor` : '';
+        rows.push([`${gib} GiB`, what, m.wall.toFixed(2), m.cpu.toFixed(2), m.serverCpu > 0.05 ? m.serverCpu.toFixed(2) : '', m.minioCpu.toFixed(2), ratio]);
+        return m.out;
       };
       const mc = join(peers, 'mc');
       await measure('mc cp up', mc, ['cp', '--quiet', content, `bench/${minio.bucket}/peers/${gib}.bin`], mcEnv);
@@ -140,9 +175,8 @@ try {
       await measure('restic restore', restic, [...repo, 'restore', 'latest', '--target', join(dir, 'restic-out')], s3env);
       await rm(join(dir, 'restic-out'), { recursive: true, force: true });
 
-      const node = process.execPath;
       const image = join(dir, `image-${gib}.cimg`);
-      await measure('cairn image create', node, [CAIRN_BIN, 'image', 'create', '--chain', 'bench', '--height', String(gib), '--key', keyFiles.privatePath, '--in', content, '--out', image, '--force']);
+      await measure('cairn image create', node, [CAIRN_BIN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', content, '--out', image, '--force']);
       await rm(content);
       const pushed = JSON.parse(await measure('cairn push', node, [CAIRN_BIN, 'push', image, '--server', server.url, '--json'], {}, f.sha3 + f.seal)) as { digest: string };
       await rm(image);
@@ -151,7 +185,55 @@ try {
       await measure('cairn pull --qssh', node, [CAIRN_BIN, 'pull', '--qssh', `127.0.0.1:${server.qsshPort!}`, '--identity', identity, '--known-hosts', join(dir, 'known_hosts'), '--digest', pushed.digest, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
       await rm(join(dir, 'pulled.cimg'));
     }
+
+    // Compression: the same kinds of content pushed and pulled with compression on, then off.
+    const samples = async (variant: number): Promise<Array<{ name: string; path: string; contentType?: string }>> => {
+      const queue = join(dir, `queue-${variant}.cbor`);
+      await writeFile(queue, queueStateContent(Number(values['queue-messages']) + variant));
+      const pages = join(dir, `pages-${variant}.db`);
+      await writeDatabasePages(pages, Number(values['pages-mib']) * 1024 * 1024 + variant * 4096);
+      const random = join(dir, `random-${variant}.bin`);
+      await writeContentFile(random, 512 * 1024 * 1024);
+      return [
+        { name: `queue state, ${Number(values['queue-messages']).toLocaleString('en')} messages`, path: queue, contentType: 'application/vnd.cairn.queue-state+cbor' },
+        { name: 'database pages', path: pages },
+        { name: 'random bytes', path: random },
+      ];
+    };
+    for (const compression of [true, false]) {
+      if (!compression) {
+        await server.kill();
+        server = await startCairn(false);
+      }
+      for (const sample of await samples(compression ? 0 : 1)) {
+        const size = (await readFile(sample.path)).length;
+        const image = join(dir, 'sample.cimg');
+        await run(node, [CAIRN_BIN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', sample.path, '--out', image, '--force', ...(sample.contentType ? ['--content-type', sample.contentType] : [])]);
+        const push = await measured(node, [CAIRN_BIN, 'push', image, '--server', server.url, '--json']);
+        const digest = (JSON.parse(push.out) as { digest: string }).digest;
+        const sentBefore = await bytesOut();
+        const pull = await measured(node, [CAIRN_BIN, 'pull', '--digest', digest, '--server', server.url, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json']);
+        const wire = (await bytesOut()) - sentBefore;
+        const stored = await storedBytes(digest);
+        const z = compression ? await zstd3(sample.path) : undefined;
+        const pct = (n: number): string => `${((100 * n) / size).toFixed(1)} %`;
+        zstdRows.push([
+          sample.name,
+          compression ? 'on' : 'off',
+          `${(size / 1024 ** 2).toFixed(0)} MiB`,
+          z === undefined ? '' : pct(z),
+          pct(stored),
+          pct(wire),
+          `${push.wall.toFixed(2)} / ${push.serverCpu.toFixed(2)}`,
+          `${pull.wall.toFixed(2)} / ${pull.cpu.toFixed(2)} / ${pull.serverCpu.toFixed(2)}`,
+        ]);
+        await rm(image);
+        await rm(join(dir, 'pulled.cimg'));
+        await rm(sample.path);
+      }
+    }
   } finally {
+    s3.destroy();
     await server.kill();
   }
 } finally {
@@ -160,3 +242,5 @@ try {
 }
 
 printTable(['size', 'what', 'wall s', 'client CPU s', 'Cairn server CPU s', 'MinIO CPU s', 'server CPU per GiB vs the floor'], rows);
+console.log('');
+printTable(['content', 'compression', 'size', 'zstd -3', 'stored (sealed)', 'sent by pull', 'push wall / server CPU s', 'pull wall / client CPU / server CPU s'], zstdRows);

@@ -2,7 +2,7 @@
  * Helpers shared by the benchmarks: child-process measurement, content files, table printing.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 
 /** The result line every bench worker prints. */
@@ -27,13 +27,17 @@ export function measure(script: string, args: readonly string[]): Promise<Measur
   });
 }
 
-/** Writes `sizeBytes` of incompressible content (a random 1 MiB block repeated with a counter). */
+/**
+ * Writes `sizeBytes` of incompressible content: a ChaCha20 keystream under a random key (no
+ * repeated block a compressor's window could find, unlike a random block repeated).
+ */
 export async function writeContentFile(path: string, sizeBytes: number): Promise<void> {
-  const block = randomBytes(1024 * 1024);
+  const zeros = Buffer.alloc(1024 * 1024);
+  const keystream = createCipheriv('chacha20', randomBytes(32), randomBytes(16));
   const handle = await open(path, 'w');
   try {
-    for (let written = 0, i = 0; written < sizeBytes; i++) {
-      block.writeUInt32BE(i, 0);
+    for (let written = 0; written < sizeBytes; ) {
+      const block = keystream.update(zeros);
       const n = Math.min(block.length, sizeBytes - written);
       await handle.write(block, 0, n, written);
       written += n;

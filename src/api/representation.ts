@@ -1,6 +1,8 @@
 /**
  * Serves a byte representation with HTTP caching and range semantics: strong ETag,
- * If-None-Match (304), If-Range, single Range (206 / 416), HEAD without a body. The body is
+ * If-None-Match (304), If-Range, single Range (206 / 416), HEAD without a body, and
+ * `Content-Encoding: zstd` for clients that accept it when the representation has a zstd form
+ * (never for a range: ranges are of the identity bytes). The body is
  * streamed from `read` with backpressure; an error before the first byte is an error response,
  * an error later aborts the response rather than completing it with wrong bytes.
  */
@@ -11,6 +13,7 @@ import { toCairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { drainedOrClosed } from '../archive/index.ts';
 import { parseRange } from './http-range.ts';
+import { acceptsZstd } from './content-coding.ts';
 
 /** What to serve. */
 export interface Representation {
@@ -22,6 +25,13 @@ export interface Representation {
   read(start: number, end: number): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
   /** Extra response headers. */
   readonly headers?: Record<string, string>;
+  /** The whole representation zstd-encoded, when there is such a form (as stored: no work to serve it). */
+  readonly zstd?: { readonly size: number; read(): Promise<AsyncIterable<Uint8Array>> | AsyncIterable<Uint8Array> };
+}
+
+/** Strong ETag of the zstd-coded form: a different one, as RFC 9110 §8.8.3 asks of another coding. */
+function zstdEtag(etag: string): string {
+  return `${etag.slice(0, -1)}-zstd"`;
 }
 
 function etagMatches(header: string | undefined, etag: string): boolean {
@@ -98,17 +108,24 @@ async function writeDirect(c: Context, outgoing: ServerResponse, status: number,
 /** Answers the request in `c` with `rep`. */
 export async function serveRepresentation(c: Context, rep: Representation, logger: Logger): Promise<Response> {
   const headers: Record<string, string> = { etag: rep.etag, 'accept-ranges': 'bytes', 'content-type': rep.contentType, ...rep.headers };
-  if (etagMatches(c.req.header('if-none-match'), rep.etag)) return c.body(null, 304, headers);
+  if (rep.zstd) headers.vary = 'accept-encoding';
   const ifRange = c.req.header('if-range');
   const range = ifRange && ifRange.trim() !== rep.etag ? undefined : parseRange(c.req.header('range'), rep.size);
+  const zstd = !range && rep.zstd && acceptsZstd(c.req.header('accept-encoding')) ? rep.zstd : undefined;
+  if (zstd) {
+    headers.etag = zstdEtag(rep.etag);
+    headers['content-encoding'] = 'zstd';
+  }
+  if (etagMatches(c.req.header('if-none-match'), headers.etag as string)) return c.body(null, 304, headers);
   const start = range?.start ?? 0;
   const end = range?.end ?? rep.size - 1;
-  const length = rep.size === 0 ? 0 : end - start + 1;
+  const length = zstd ? zstd.size : rep.size === 0 ? 0 : end - start + 1;
   headers['content-length'] = String(length);
   if (range) headers['content-range'] = `bytes ${start}-${end}/${rep.size}`;
   const status = range ? 206 : 200;
   if (c.req.method === 'HEAD' || length === 0) return c.body(null, status, headers);
+  const body = async (): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>> => (zstd ? zstd.read() : rep.read(start, end));
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  if (outgoing) return writeDirect(c, outgoing, status, headers, await rep.read(start, end), logger);
-  return c.body(await webStream(c, await rep.read(start, end), logger), status, headers);
+  if (outgoing) return writeDirect(c, outgoing, status, headers, await body(), logger);
+  return c.body(await webStream(c, await body(), logger), status, headers);
 }

@@ -68,7 +68,7 @@ export async function openConfiguredArchive(config: CairnConfig, secrets: { mast
     metadata = await openMetadata(databaseUrlOf(config), { onError: (error) => logger.warn('metadata database', { error }) });
     await claimBucket(store, metadata, { take: options.claimBucket === true });
     const initial: Registry = secrets.registryFile ? await readRegistryFile(secrets.registryFile) : parseRegistry({ chains: {} });
-    const archive = await openArchive({ store, metadata, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(options.now ? { now: options.now } : {}) });
+    const archive = await openArchive({ store, metadata, keyring, registry: initial, logger, maxHeaderBytes: config.maxHeaderBytes, ...(config.compression.enabled ? { compression: { level: config.compression.level, minSavings: config.compression.minSavingsPercent / 100 } } : {}), ...(options.now ? { now: options.now } : {}) });
     if (options.autoImport !== false && (await metadata.counts()).size === 0 && (await firstImageRecord(store))) {
       logger.info('the metadata database is empty and the bucket holds images: indexing them (first start of this version)', { metadata: describeDatabaseUrl(databaseUrlOf(config)) });
       await reindex(archive, { logger });

@@ -25,4 +25,5 @@ export type { ArchivedImage } from './service/archived-image.ts';
 export type { ContentRange, FinalityView, ListOptions } from './service/read-model.ts';
 export { reindex, type ReindexReport } from './service/reindex.ts';
 export { MARKS_PREFIX, digestOfKey, markKey, runKey } from './service/layout.ts';
+export { decodeZstdStream } from './compression/zstd-stream.ts';
 export { drainedOrClosed, forEachLimited, KeyedMutex } from './concurrency.ts';

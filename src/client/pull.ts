@@ -1,13 +1,16 @@
 /**
  * Pulling an image over HTTP, resumably: the image's prefix (preamble and header) comes from a
  * Range of /file, the content from /content, whose ETag — the digest — never changes, so a
- * resume with If-Range is always safe. Signatures (when trust anchors are given) are checked
+ * resume with If-Range is always safe. A pull from the start asks for `Accept-Encoding: zstd`
+ * and decompresses as it writes (content compressed at rest crosses the wire as stored); a
+ * resume asks for a range of the identity bytes. Signatures (when trust anchors are given) are checked
  * from the header first, the content is hashed as it arrives, and the file is renamed to `<out>`
  * only when digest and size check out. Content that fails is removed; a transfer cut short
  * leaves `<out>.part` for the next attempt; nothing is written to `<out>`.
  */
+import type { IncomingMessage } from 'node:http';
 import { CairnError } from '../errors.ts';
-import { PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, decodePreamble, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
+import { decodeZstdStream, PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, decodePreamble, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { request, streamRequest } from './http-client.ts';
 import { headerOfPrefix } from './partial-image.ts';
 import { checkClaim, pullRemote, type ImageClaim, type RemoteImage } from './remote-image.ts';
@@ -65,6 +68,21 @@ async function fetchPrefix(conn: { base: string; token?: string }, digest: Diges
   return PREAMBLE_BYTES + decodePreamble(prefix.subarray(0, PREAMBLE_BYTES), MAX_HEADER_BYTES_LIMIT) > headerBytes ? undefined : prefix;
 }
 
+/**
+ * The response body with its content coding removed: identity as it is, zstd decoded frame by
+ * frame as it streams (bounded: the window, each frame, and `size` bytes in all). Anything else
+ * was not asked for and is refused.
+ */
+function decodedBody(response: IncomingMessage, size: number): AsyncIterable<Buffer> {
+  const coding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (coding === 'identity') return response;
+  if (coding !== 'zstd') {
+    response.destroy();
+    throw new CairnError('STORE_ERROR', `the server sent a content coding that was not asked for (${coding.slice(0, 40)})`);
+  }
+  return decodeZstdStream(response, { maxOutput: size });
+}
+
 /** Opens an archived image over HTTP: fetches and parses its prefix; content on demand. */
 export async function openHttpImage(conn: { base: string; token?: string }, digest: Digest, signal?: AbortSignal): Promise<RemoteImage> {
   const hex = digest.slice('sha3-256:'.length);
@@ -78,12 +96,17 @@ export async function openHttpImage(conn: { base: string; token?: string }, dige
     prefix,
     header,
     fetchContent: async (contentOffset, sink) => {
-      const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers: { range: `bytes=${contentOffset}-`, 'if-range': `"${hex}"` }, ...init });
+      const headers: Record<string, string> = contentOffset === 0 ? { 'accept-encoding': 'zstd' } : { range: `bytes=${contentOffset}-`, 'if-range': `"${hex}"` };
+      const response = await streamRequest(conn, `/v1/images/${digest}/content`, { headers, ...init });
       if (response.statusCode !== 206 && contentOffset !== 0) {
         response.destroy();
         throw new CairnError('STORE_ERROR', 'the server ignored the resume range; delete the .part file and pull again');
       }
-      for await (const chunk of response as AsyncIterable<Buffer>) await sink(chunk);
+      try {
+        for await (const chunk of decodedBody(response, header.size - contentOffset)) await sink(chunk);
+      } finally {
+        if (!response.complete) response.destroy();
+      }
     },
     close: () => Promise.resolve(),
   };

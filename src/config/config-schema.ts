@@ -39,6 +39,14 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('S3 settings, used when store is s3.'),
+  compression: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Compress content at rest with zstd, block by block, when it shrinks (the digest stays over the uncompressed content). Content whose first block does not shrink — random or already compressed bytes — is stored as it is.'),
+      level: z.number().int().min(1).max(19).default(3).describe('zstd level for new content (higher: smaller, slower pushes; reads cost the same).'),
+      minSavingsPercent: z.number().int().min(1).max(90).default(10).describe('A block is stored compressed only when it shrinks by at least this many percent; the first block decides whether the content is compressed at all.'),
+    })
+    .prefault({})
+    .describe('Compression at rest (zstd). Clients that send `Accept-Encoding: zstd` also get compressed content on the wire.'),
   masterKeys: z.array(z.string()).default([]).describe('Master keys `<id>:<base64 of 32 bytes>`, the first one active. Required unless development secrets are generated.'),
   adminTokens: z.array(z.string().min(16, 'admin tokens need at least 16 characters')).default([]).describe('Bearer tokens for /v1/admin routes.'),
   readToken: z.string().min(16).optional().describe('If set, reads need this bearer token (or an admin token).'),
@@ -103,6 +111,8 @@ export const ENVIRONMENT: ReadonlyArray<{ readonly name: string; readonly path: 
   { name: 'CAIRN_S3_FORCE_PATH_STYLE', path: ['s3', 'forcePathStyle'], kind: 'bool' },
   { name: 'CAIRN_S3_MAX_ATTEMPTS', path: ['s3', 'maxAttempts'], kind: 'int' },
   { name: 'CAIRN_S3_PAYLOAD_SIGNING', path: ['s3', 'payloadSigning'], kind: 'string' },
+  { name: 'CAIRN_COMPRESSION_ENABLED', path: ['compression', 'enabled'], kind: 'bool' },
+  { name: 'CAIRN_COMPRESSION_LEVEL', path: ['compression', 'level'], kind: 'int' },
   { name: 'CAIRN_MASTER_KEY', path: ['masterKeys'], kind: 'list' },
   { name: 'CAIRN_ADMIN_TOKEN', path: ['adminTokens'], kind: 'list' },
   { name: 'CAIRN_READ_TOKEN', path: ['readToken'], kind: 'string' },

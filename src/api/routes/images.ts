@@ -90,12 +90,14 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
 
   on(app, MOUNT, ROUTES.getContent, async (c) => {
     const entry = await archive.read.image(pathParams(c, ROUTES.getContent.params).digest);
+    const zstd = archive.read.zstdContent(entry);
     return serveRepresentation(c, {
       size: entry.record.size,
       etag: contentEtag(entry),
       contentType: entry.record.contentType,
       read: async (start, end) => counted((await archive.read.content(entry, start, end)).body),
       headers: { 'x-cairn-digest': entry.record.digest },
+      ...(zstd ? { zstd: { size: zstd.size, read: async () => counted(await zstd.open()) } } : {}),
     }, logger);
   });
 
@@ -108,6 +110,7 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
       contentType: 'application/vnd.cairn.image',
       read: (start, end) => Promise.resolve(counted(file.read(start, end))),
       headers: { 'x-cairn-digest': entry.record.digest, 'x-cairn-header-bytes': String(file.prefix.length), 'content-disposition': `attachment; filename="${entry.record.chain}-${entry.record.height}-${entry.record.digest.slice(9, 25)}.cimg"` },
+      ...(file.zstd ? { zstd: { size: file.zstd.size, read: () => counted((file.zstd as NonNullable<typeof file.zstd>).read()) } } : {}),
     }, logger);
   });
 

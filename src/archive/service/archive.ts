@@ -34,6 +34,7 @@ import { attestationKey, epochChangeKey, finalityKey, holdKey, imageRecordKey, m
 import { ReadModel } from './read-model.ts';
 import { loadOrSeedRegistry, updateStoredRegistry } from './registry-store.ts';
 import { storeSealedContent } from './sealed-content.ts';
+import type { CompressionPolicy } from '../compression/zstd-blocks.ts';
 
 /** Everything the archive needs from its host. */
 export interface ArchiveOptions {
@@ -45,6 +46,8 @@ export interface ArchiveOptions {
   readonly logger: Logger;
   /** Header size limit for pushes. */
   readonly maxHeaderBytes: number;
+  /** Compression at rest of new content (none when absent). */
+  readonly compression?: CompressionPolicy;
   /** Milliseconds since the epoch (injectable for tests). */
   readonly now?: () => number;
   /** How far in the future an attestation's signedAt may be (default 5 minutes). */
@@ -93,6 +96,7 @@ export class Archive {
   readonly #uploading = new Set<string>();
   readonly #listeners = new Set<(event: ArchiveEvent) => void>();
   readonly #maxSkewMs: number;
+  readonly #compression: CompressionPolicy | undefined;
   #registry: Registry;
 
   constructor(options: ArchiveOptions) {
@@ -104,6 +108,7 @@ export class Archive {
     this.#now = options.now ?? Date.now;
     this.#registry = options.registry;
     this.#maxSkewMs = options.maxClockSkewMs ?? 5 * 60 * 1000;
+    this.#compression = options.compression;
     this.read = new ReadModel(options.metadata, options.store, options.keyring, () => this.#registry);
   }
 
@@ -253,7 +258,7 @@ export class Archive {
       this.#uploading.add(blobKey);
       let blob: ImageRecord['blob'];
       try {
-        blob = await storeSealedContent(this.store, this.#keyring, blobKey, header.digest, header.size, opened.content);
+        blob = await storeSealedContent(this.store, this.#keyring, blobKey, header.digest, header.size, opened.content, this.#compression);
       } finally {
         this.#uploading.delete(blobKey);
       }

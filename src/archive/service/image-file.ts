@@ -2,9 +2,12 @@
  * The served image file: the self-contained image with every attestation the archive holds
  * now — preamble + header (re-encoded with the current attestations) + the stored content,
  * decrypted as it streams. HTTP `/file` and the QSSH/SFTP view both serve it through here.
+ * When the content is compressed at rest, the file is also available as a zstd stream: the
+ * prefix in a raw frame, then the stored frames of the content as they are.
  */
 import { createHash } from 'node:crypto';
 import { encodeImagePrefix } from '../image/image-writer.ts';
+import { rawFrameLength, rawFramePieces } from '../compression/raw-frame.ts';
 import type { ImageHeader } from '../image/format.ts';
 import type { Archive } from './archive.ts';
 import type { ArchivedImage } from './archived-image.ts';
@@ -21,6 +24,8 @@ export interface ImageFile {
   readonly size: number;
   /** Bytes [start, end] (inclusive) of the file. */
   read(start: number, end: number): AsyncIterable<Uint8Array>;
+  /** The whole file as a zstd stream (only when the content is compressed at rest). */
+  readonly zstd?: { readonly size: number; read(): AsyncIterable<Uint8Array> };
 }
 
 /** Opens the current image file of `entry`. */
@@ -29,6 +34,7 @@ export async function openImageFile(archive: Archive, entry: ArchivedImage): Pro
   const prefix = encodeImagePrefix(header);
   const tag = createHash('sha3-256').update(prefix).digest('hex').slice(0, 16);
   const contentSize = entry.record.size;
+  const zstd = archive.read.zstdContent(entry);
   return {
     entry,
     header,
@@ -41,5 +47,16 @@ export async function openImageFile(archive: Archive, entry: ArchivedImage): Pro
       const contentEnd = end - prefix.length;
       if (contentEnd >= contentStart && contentSize > 0) yield* (await archive.read.content(entry, contentStart, contentEnd)).body;
     },
+    ...(zstd
+      ? {
+          zstd: {
+            size: rawFrameLength(prefix.length) + zstd.size,
+            async *read() {
+              yield* rawFramePieces(prefix);
+              yield* await zstd.open();
+            },
+          },
+        }
+      : {}),
   };
 }

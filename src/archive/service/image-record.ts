@@ -4,13 +4,18 @@
  *
  *   { v: 1, chain, height, digest (32 B), size, contentType, createdAt, storedAt,
  *     producer: { validator, signedAt, algorithm, signature },
- *     blob: { key, chunkBytes, noncePrefix (7 B), keyId, wrappedKey (60 B) } }
+ *     blob: { key, chunkBytes, noncePrefix (7 B), keyId, wrappedKey (60 B),
+ *             zstd?: { blockBytes, frames (4 B per block) } } }
+ *
+ * `zstd` is present only for content compressed at rest (compression/zstd-blocks.ts); records
+ * without it (every record before compression existed) describe content sealed as it is.
  */
 import { CairnError } from '../../errors.ts';
 import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
 import { digestFromBytes, digestToBytes } from '../digest.ts';
 import { assertExactKeys, headerAttestationFromMap } from '../image/attestation.ts';
 import { isChainId, isContentType, isUint53, type HeaderAttestation, type ImageHeader } from '../image/format.ts';
+import type { ZstdLayout } from '../compression/zstd-blocks.ts';
 
 /** Where and how an image's content is sealed in the store. */
 export interface BlobRef {
@@ -19,6 +24,8 @@ export interface BlobRef {
   readonly noncePrefix: Uint8Array;
   readonly keyId: string;
   readonly wrappedKey: Uint8Array;
+  /** Present when the content is stored as zstd frames, one per block. */
+  readonly zstd?: ZstdLayout;
 }
 
 /** An archived image's record: the header's fields but the attestations, plus storage facts. */
@@ -41,7 +48,14 @@ export function encodeImageRecord(record: ImageRecord): Uint8Array {
     createdAt: record.createdAt,
     storedAt: record.storedAt,
     producer: { validator: record.producer.validator, signedAt: record.producer.signedAt, algorithm: record.producer.algorithm, signature: record.producer.signature },
-    blob: { key: record.blob.key, chunkBytes: record.blob.chunkBytes, noncePrefix: record.blob.noncePrefix, keyId: record.blob.keyId, wrappedKey: record.blob.wrappedKey },
+    blob: {
+      key: record.blob.key,
+      chunkBytes: record.blob.chunkBytes,
+      noncePrefix: record.blob.noncePrefix,
+      keyId: record.blob.keyId,
+      wrappedKey: record.blob.wrappedKey,
+      ...(record.blob.zstd ? { zstd: { blockBytes: record.blob.zstd.blockBytes, frames: record.blob.zstd.frames } } : {}),
+    },
   });
 }
 
@@ -64,10 +78,11 @@ export function decodeImageRecord(bytes: Uint8Array): ImageRecord {
     throw invalid('bad field');
   }
   if (!isCborMap(producer) || !isCborMap(blob)) throw invalid('producer or blob is not a map');
-  const { key, chunkBytes, noncePrefix, keyId, wrappedKey } = blob;
+  const { key, chunkBytes, noncePrefix, keyId, wrappedKey, zstd } = blob;
   if (typeof key !== 'string' || !isUint53(chunkBytes) || chunkBytes === 0 || !(noncePrefix instanceof Uint8Array) || noncePrefix.length !== 7 || typeof keyId !== 'string' || !(wrappedKey instanceof Uint8Array)) {
     throw invalid('bad blob reference');
   }
+  const layout = zstd === undefined ? undefined : zstdLayoutOf(zstd, size);
   return {
     chain,
     height,
@@ -77,6 +92,20 @@ export function decodeImageRecord(bytes: Uint8Array): ImageRecord {
     createdAt,
     storedAt,
     producer: headerAttestationFromMap(producer, 'image record producer', 'CBOR_MALFORMED'),
-    blob: { key, chunkBytes, noncePrefix, keyId, wrappedKey },
+    blob: { key, chunkBytes, noncePrefix, keyId, wrappedKey, ...(layout ? { zstd: layout } : {}) },
   };
+}
+
+/** Largest block of a compressed blob a record may declare (a range read decompresses up to one at each end). */
+const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+
+function zstdLayoutOf(value: CborValue, size: number): ZstdLayout {
+  if (!isCborMap(value)) throw invalid('zstd layout is not a map');
+  assertExactKeys(value, ['blockBytes', 'frames'], 'zstd layout', 'CBOR_MALFORMED');
+  const { blockBytes, frames } = value;
+  if (!isUint53(blockBytes) || blockBytes === 0 || blockBytes > MAX_BLOCK_BYTES || !(frames instanceof Uint8Array)) throw invalid('bad zstd layout');
+  if (frames.length !== 4 * Math.max(1, Math.ceil(size / blockBytes))) throw invalid(`zstd layout lists ${frames.length / 4} frames for ${size} bytes`);
+  const view = Buffer.from(frames.buffer, frames.byteOffset, frames.byteLength);
+  for (let at = 0; at < view.length; at += 4) if (view.readUInt32BE(at) === 0) throw invalid('zstd layout has an empty frame');
+  return { blockBytes, frames };
 }

@@ -15,7 +15,7 @@ import { orderAttestations } from '../image/header-codec.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import { archivedImage, decodeCursor, encodeCursor, type ArchivedImage } from './archived-image.ts';
-import { openSealedContent } from './sealed-content.ts';
+import { openSealedContent, zstdContentOf, type ZstdContent } from './sealed-content.ts';
 
 /** Options for {@link ReadModel.list}. */
 export interface ListOptions {
@@ -175,5 +175,14 @@ export class ReadModel {
     const r = image.record;
     if (r.size === 0) return { start: 0, end: -1, body: [] };
     return { start, end, body: await openSealedContent(this.#store, this.#keyring, r.digest, r.size, r.blob, start, end) };
+  }
+
+  /**
+   * The whole content as a zstd stream, exactly as stored (decrypted, not decompressed), or
+   * undefined when the image's content is not compressed at rest.
+   */
+  zstdContent(image: ArchivedImage): ZstdContent | undefined {
+    const r = image.record;
+    return zstdContentOf(this.#store, this.#keyring, r.digest, r.size, r.blob);
   }
 }

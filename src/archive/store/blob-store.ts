@@ -30,7 +30,7 @@ export type PutBody = Uint8Array | AsyncIterable<Uint8Array>;
 
 /** Options for {@link BlobStore.put}. */
 export interface PutOptions {
-  /** Exact body length when known; lets drivers choose single-request uploads. */
+  /** Body length when known, or an upper bound of it: drivers plan their uploads by it. */
   readonly contentLength?: number;
 }
 

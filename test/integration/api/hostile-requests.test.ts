@@ -171,9 +171,10 @@ describe('slow and vanishing pushers', () => {
     const before = await blobDirs();
     const internalBefore = await metric('cairn_errors_total', 'INTERNAL');
     const abortedBefore = await metric('cairn_errors_total', 'CLIENT_ABORTED');
-    const { bytes } = imageBytes(randomBytes(512 * 1024), { height: 400 });
+    // Past the first 1 MiB block, which the server reads (to decide on compression) before its upload starts.
+    const { bytes } = imageBytes(randomBytes(2 * 1024 * 1024), { height: 400 });
     const gone = open('POST', '/v1/images', { 'content-length': bytes.length });
-    gone.write(bytes.subarray(0, 200_000));
+    gone.write(bytes.subarray(0, 1_300_000));
     // Once the server is reading content (a blob directory appears), the client goes away.
     while ((await blobDirs()).length === before.length) await new Promise((resolve) => setTimeout(resolve, 20));
     gone.destroy();
