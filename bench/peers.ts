@@ -32,7 +32,8 @@ import { queueStateContent, writeDatabasePages } from './compressible.ts';
 import { printTable, writeContentFile } from './support.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1' }, 'queue-messages': { type: 'string', default: '1000000' }, 'pages-mib': { type: 'string', default: '512' } } });
-const sizesGiB = values.sizes.split(',').map(Number);
+// `--sizes 0` runs the compression rows alone.
+const sizesGiB = values.sizes.split(',').map(Number).filter((gib) => gib > 0);
 const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const peers = execFileSync('bash', [join(import.meta.dirname, '../peers/install')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 

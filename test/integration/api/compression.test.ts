@@ -90,7 +90,7 @@ afterAll(async () => {
 
 describe('zstd at rest and on the wire', () => {
   it('stores compressible content compressed and serves every representation of it', async () => {
-    const content = ledger(3 * 1024 * 1024 + 12_345);
+    const content = ledger(9 * 1024 * 1024 + 12_345); // three 4 MiB blocks, the last one short
     const { digest, bytes } = await push(content, 1);
     const hex = digest.slice('sha3-256:'.length);
     expect(await storedSize(digest)).toBeLessThan(content.length / 3);
@@ -114,7 +114,7 @@ describe('zstd at rest and on the wire', () => {
     expect((await get(`/v1/images/${digest}/content`, { 'accept-encoding': 'zstd;q=0' })).headers['content-encoding']).toBeUndefined();
 
     // Ranges are of the identity bytes, whatever the client accepts: across block boundaries too.
-    for (const [start, end] of [[0, 0], [1_048_570, 1_048_580], [1_000_000, 3_200_000], [content.length - 3, content.length - 1]] as const) {
+    for (const [start, end] of [[0, 0], [4_194_300, 4_194_310], [1_000_000, 8_600_000], [content.length - 3, content.length - 1]] as const) {
       const ranged = await get(`/v1/images/${digest}/content`, { range: `bytes=${start}-${end}`, 'accept-encoding': 'zstd' });
       expect(ranged.status).toBe(206);
       expect(ranged.headers['content-encoding']).toBeUndefined();
@@ -135,13 +135,13 @@ describe('zstd at rest and on the wire', () => {
   });
 
   it('resumes a pull of compressed content with an identity range', async () => {
-    const content = ledger(2 * 1024 * 1024);
+    const content = ledger(6 * 1024 * 1024);
     const { digest, bytes } = await push(content, 2);
     const out = join(dir, 'resumed.cimg');
     const prefix = bytes.length - content.length;
-    await writeFile(`${out}.part`, bytes.subarray(0, prefix + 1_500_001));
+    await writeFile(`${out}.part`, bytes.subarray(0, prefix + 4_500_001));
     const result = await pullImage({ conn: { base: server.url }, digest: digest as never, out });
-    expect(result.resumedFrom).toBe(prefix + 1_500_001);
+    expect(result.resumedFrom).toBe(prefix + 4_500_001);
     expect((await readFile(out)).equals(Buffer.from(bytes))).toBe(true);
   });
 
