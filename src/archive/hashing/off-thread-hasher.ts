@@ -1,6 +1,6 @@
 /**
  * SHA3-256 on a worker thread, so a push hashes on one core while the main thread seals and
- * uploads on the other. Bytes pass through a fixed shared ring buffer (default 8 MiB): the
+ * uploads on the other. Bytes pass through a fixed shared ring buffer (default 4 MiB): the
  * main thread copies each chunk in and waits (asynchronously) while the ring is full, so
  * memory is bounded and the worker allocates nothing per chunk.
  */
@@ -22,12 +22,12 @@ export class OffThreadHasher {
   #failed: Error | undefined;
 
   constructor(options: { ringBytes?: number } = {}) {
-    const ring = new SharedArrayBuffer(options.ringBytes ?? 8 * 1024 * 1024);
+    const ring = new SharedArrayBuffer(options.ringBytes ?? 4 * 1024 * 1024);
     const control = new SharedArrayBuffer(8);
     this.#ring = new Uint8Array(ring);
     this.#state = new Int32Array(control);
     // The worker is a sibling module: .ts when running the sources, .js when running dist/.
-    this.#worker = new Worker(new URL(import.meta.url.endsWith('.js') ? './sha3-worker.js' : './sha3-worker.ts', import.meta.url), { workerData: { ring, control } });
+    this.#worker = new Worker(new URL(import.meta.url.endsWith('.js') ? './sha3-worker.js' : './sha3-worker.ts', import.meta.url), { workerData: { ring, control }, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24, stackSizeMb: 1 } });
     this.#result = new Promise((resolve, reject) => {
       this.#worker.once('message', (m: { digest: string; size: number }) => resolve({ digest: digestFromBytes(Buffer.from(m.digest, 'hex')), size: m.size }));
       this.#worker.once('error', (error: Error) => {

@@ -26,7 +26,7 @@ export interface PartPlan {
 export interface PartPlanOptions {
   /** Preferred part size (default and minimum 5 MiB). */
   readonly partBytes?: number;
-  /** Preferred parts in flight (default 4). */
+  /** Preferred parts in flight (default 2: as fast as 4 on MinIO, 10 MiB less memory per push). */
   readonly queueSize?: number;
   /** Part limit (S3's 10,000; lower only to test large-object behaviour on small objects). */
   readonly maxParts?: number;
@@ -38,7 +38,7 @@ export interface PartPlanOptions {
 export function planParts(totalBytes: number | undefined, options: PartPlanOptions = {}): PartPlan {
   const maxParts = options.maxParts ?? S3_LIMITS.maxParts;
   const preferred = Math.max(options.partBytes ?? S3_LIMITS.minPartBytes, S3_LIMITS.minPartBytes);
-  const queue = options.queueSize ?? 4;
+  const queue = options.queueSize ?? 2;
   if (totalBytes !== undefined && totalBytes > S3_LIMITS.maxObjectBytes) {
     throw new CairnError('STORE_ERROR', `an object of ${totalBytes} bytes exceeds S3's ${S3_LIMITS.maxObjectBytes}-byte object limit`, { details: { size: totalBytes } });
   }

@@ -28,10 +28,10 @@ describe('S3 part plan', () => {
     );
   });
 
-  it('keeps 5 MiB parts, 4 in flight, up to 48.8 GiB, and grows them past it (where 5 MiB parts failed at part 10,001)', () => {
-    expect(planParts(10_000 * 5 * MIB)).toEqual({ partBytes: 5 * MIB, queueSize: 4, maxParts: 10_000 });
+  it('keeps 5 MiB parts, 2 in flight, up to 48.8 GiB, and grows them past it (where 5 MiB parts failed at part 10,001)', () => {
+    expect(planParts(10_000 * 5 * MIB)).toEqual({ partBytes: 5 * MIB, queueSize: 2, maxParts: 10_000 });
     expect(planParts(10_000 * 5 * MIB + 1).partBytes).toBe(6 * MIB);
-    expect(planParts(undefined)).toEqual({ partBytes: 5 * MIB, queueSize: 4, maxParts: 10_000 });
+    expect(planParts(undefined)).toEqual({ partBytes: 5 * MIB, queueSize: 2, maxParts: 10_000 });
     expect(planParts(S3_LIMITS.maxObjectBytes)).toMatchObject({ partBytes: 525 * MIB, queueSize: 1 });
   });
 
