@@ -21,8 +21,9 @@ export interface ErrorCodeSpec {
 /** Every stable error code Cairn emits, with its HTTP status and meaning. */
 export const ERROR_CODES = {
   INVALID_ARGUMENT: { httpStatus: 400, summary: 'An argument or request field is invalid.' },
-  CBOR_MALFORMED: { httpStatus: 400, summary: 'Bytes are not well-formed CBOR of the expected shape.' },
+  CBOR_MALFORMED: { httpStatus: 400, summary: 'Bytes are not well-formed, valid CBOR (or, for records and standalone attestations, not of the expected shape).' },
   CBOR_NOT_CANONICAL: { httpStatus: 400, summary: 'CBOR is not in the deterministic encoding Cairn requires.' },
+  CBOR_UNSUPPORTED: { httpStatus: 400, summary: 'CBOR holds an item outside Cairn\'s data model (tag, float, simple value, integer beyond ±(2^53 − 1), non-text map key).' },
   IMAGE_BAD_MAGIC: { httpStatus: 400, summary: 'The file does not start with the Cairn image magic.' },
   IMAGE_UNSUPPORTED_VERSION: { httpStatus: 400, summary: 'The image format version is not supported.' },
   IMAGE_TRUNCATED: { httpStatus: 400, summary: 'The image ended before its declared header or content.' },

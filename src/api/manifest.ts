@@ -55,14 +55,15 @@ export function contentEtag(image: ArchivedImage): string {
 
 /** Builds the manifest. */
 export async function manifest(archive: Archive, image: ArchivedImage): Promise<Manifest> {
-  const { header, prefix, etag } = await openImageFile(archive, image);
-  const attesters = header.attestations.map((a) => a.validator);
+  // Every attestation, also those a large validator set leaves out of the served file (FORMAT.md §5.1).
+  const { attestations, prefix, etag } = await openImageFile(archive, image);
+  const attesters = attestations.map((a) => a.validator);
   const { attesters: _attesters, ...base } = summaryOf(image, attesters);
   const finality = archive.read.finalityOf(image, attesters);
   const url = `/v1/images/${image.record.digest}`;
   return {
     ...base,
-    attestations: header.attestations.map((a) => ({ validator: a.validator, algorithm: a.algorithm, signedAt: a.signedAt, signature: a.signature })),
+    attestations: attestations.map((a) => ({ validator: a.validator, algorithm: a.algorithm, signedAt: a.signedAt, signature: a.signature })),
     finality: { final: finality.final, attestedWeight: finality.attestedWeight, totalWeight: finality.totalWeight, ...(finality.finalizedAt === undefined ? {} : { finalizedAt: finality.finalizedAt }) },
     file: { url: `${url}/file`, size: prefix.length + image.record.size, headerBytes: prefix.length, etag },
     content: { url: `${url}/content`, etag: contentEtag(image) },

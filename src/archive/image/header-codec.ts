@@ -2,7 +2,8 @@
  * Encoding and strict decoding of the image preamble and header (format v1).
  */
 import { CairnError } from '../../errors.ts';
-import { decodeCbor, encodeCbor, isCborMap } from '../cbor/deterministic-cbor.ts';
+import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
+import { algorithmSpec, isSignatureAlgorithm, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from '../keys/algorithms.ts';
 import { digestFromBytes, digestToBytes } from '../digest.ts';
 import { assertExactKeys, headerAttestationFromMap } from './attestation.ts';
 import {
@@ -38,19 +39,30 @@ export function encodePreamble(headerLength: number): Uint8Array {
 }
 
 /**
+ * Checks the first bytes of a preamble as they arrive (docs/FORMAT.md §1.1, steps 1–2): the
+ * magic over the bytes present, then the version once its two bytes are. A file too short for
+ * the whole preamble is `IMAGE_TRUNCATED` only if what it has passes these.
+ */
+export function checkPreamblePrefix(bytes: Uint8Array): void {
+  for (let i = 0; i < Math.min(bytes.length, IMAGE_MAGIC.length); i++) {
+    if (bytes[i] !== IMAGE_MAGIC[i]) throw new CairnError('IMAGE_BAD_MAGIC', 'not a Cairn image file (bad magic)');
+  }
+  if (bytes.length >= 10) {
+    const version = ((bytes[8] as number) << 8) | (bytes[9] as number);
+    if (version !== IMAGE_FORMAT_VERSION) {
+      throw new CairnError('IMAGE_UNSUPPORTED_VERSION', `image format version ${version} is not supported (this reader supports ${IMAGE_FORMAT_VERSION})`, { details: { version } });
+    }
+  }
+}
+
+/**
  * Parses the preamble and returns the header length.
  * @throws CairnError `IMAGE_BAD_MAGIC`, `IMAGE_UNSUPPORTED_VERSION`, `IMAGE_HEADER_INVALID`
  *   (zero length) or `IMAGE_HEADER_TOO_LARGE` (above `maxHeaderBytes`).
  */
 export function decodePreamble(bytes: Uint8Array, maxHeaderBytes: number): number {
-  for (let i = 0; i < IMAGE_MAGIC.length; i++) {
-    if (bytes[i] !== IMAGE_MAGIC[i]) throw new CairnError('IMAGE_BAD_MAGIC', 'not a Cairn image file (bad magic)');
-  }
+  checkPreamblePrefix(bytes.subarray(0, PREAMBLE_BYTES));
   const view = new DataView(bytes.buffer, bytes.byteOffset, PREAMBLE_BYTES);
-  const version = view.getUint16(8);
-  if (version !== IMAGE_FORMAT_VERSION) {
-    throw new CairnError('IMAGE_UNSUPPORTED_VERSION', `image format version ${version} is not supported (this reader supports ${IMAGE_FORMAT_VERSION})`, { details: { version } });
-  }
   const length = view.getUint32(10);
   if (length === 0) throw new CairnError('IMAGE_HEADER_INVALID', 'header length is zero');
   const limit = Math.min(maxHeaderBytes, MAX_HEADER_BYTES_LIMIT);
@@ -72,9 +84,25 @@ export function encodeHeader(header: ImageHeader): Uint8Array {
   });
 }
 
+/** An entry's fields, its algorithm unchecked (and its signature length unchecked when the algorithm is unknown). */
+function entryOf(item: CborValue | undefined, i: number): { entry: HeaderAttestation; unknownAlgorithm?: string } {
+  const what = `header attestation ${i}`;
+  if (!isCborMap(item)) throw new CairnError('IMAGE_HEADER_INVALID', `${what} must be a map`);
+  assertExactKeys(item, ATTESTATION_KEYS, what, 'IMAGE_HEADER_INVALID');
+  const { algorithm, signature } = item;
+  if (typeof algorithm !== 'string') throw new CairnError('IMAGE_HEADER_INVALID', `${what}: algorithm must be text`);
+  if (isSignatureAlgorithm(algorithm)) return { entry: headerAttestationFromMap(item, what, 'IMAGE_HEADER_INVALID') };
+  // Unknown algorithm: every other field is still checked; the signature only for being bytes.
+  const { validator, signedAt } = headerAttestationFromMap({ ...item, algorithm: SIGNATURE_ALGORITHMS[0] as string, signature: new Uint8Array(algorithmSpec(SIGNATURE_ALGORITHMS[0] as string).signatureBytes) }, what, 'IMAGE_HEADER_INVALID');
+  if (!(signature instanceof Uint8Array)) throw new CairnError('IMAGE_HEADER_INVALID', `${what}: signature must be bytes`);
+  return { entry: { validator, signedAt, algorithm: algorithm as SignatureAlgorithm, signature }, unknownAlgorithm: algorithm };
+}
+
 /**
- * Decodes and validates header bytes. Signatures are checked for shape, not validity.
- * @throws CairnError `CBOR_MALFORMED`, `CBOR_NOT_CANONICAL`, `IMAGE_HEADER_INVALID`, `UNKNOWN_ALGORITHM`
+ * Decodes and validates header bytes (docs/FORMAT.md §1.1, steps 5–7). Signatures are checked
+ * for shape, not validity. Every fault of §3 and §4.2 is `IMAGE_HEADER_INVALID` and comes
+ * before `UNKNOWN_ALGORITHM`, which a header gets only when it is otherwise valid.
+ * @throws CairnError `CBOR_*` (§2), `IMAGE_HEADER_INVALID`, `UNKNOWN_ALGORITHM`
  */
 export function decodeHeader(bytes: Uint8Array): ImageHeader {
   const value = decodeCbor(bytes, HEADER_CBOR_BUDGET);
@@ -84,17 +112,17 @@ export function decodeHeader(bytes: Uint8Array): ImageHeader {
   if (!isChainId(chain)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: invalid chain id');
   if (!isUint53(height)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: height must be an unsigned integer below 2^53');
   if (!isUint53(size)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: size must be an unsigned integer below 2^53');
-  if (!isContentType(contentType)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: invalid contentType');
+  if (!isContentType(contentType)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: invalid contentType (§7: lowercase type/subtype, RFC 6838 characters, at most 64/127)');
   if (!isUint53(createdAt)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: createdAt must be an unsigned integer (ms since epoch)');
   if (!(digest instanceof Uint8Array) || digest.length !== 32) throw new CairnError('IMAGE_HEADER_INVALID', 'header: digest must be 32 bytes');
   if (!Array.isArray(attestations)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: attestations must be an array');
-  const entries: HeaderAttestation[] = attestations.map((item, i) => {
-    if (!isCborMap(item)) throw new CairnError('IMAGE_HEADER_INVALID', `header: attestation ${i} must be a map`);
-    assertExactKeys(item, ATTESTATION_KEYS, `header attestation ${i}`, 'IMAGE_HEADER_INVALID');
-    return headerAttestationFromMap(item, `header attestation ${i}`, 'IMAGE_HEADER_INVALID');
-  });
-  const header: ImageHeader = { chain, height, size, contentType, createdAt, digest: digestFromBytes(digest), attestations: entries };
+  if (attestations.length === 0) throw new CairnError('IMAGE_HEADER_INVALID', 'header: at least the producer attestation is required');
+  if (attestations.length > MAX_ATTESTATIONS) throw new CairnError('IMAGE_HEADER_INVALID', `header: more than ${MAX_ATTESTATIONS} attestations`);
+  const parsed = attestations.map((item, i) => entryOf(item, i));
+  const header: ImageHeader = { chain, height, size, contentType, createdAt, digest: digestFromBytes(digest), attestations: parsed.map((p) => p.entry) };
   assertHeaderInvariants(header);
+  const unknown = parsed.find((p) => p.unknownAlgorithm !== undefined)?.unknownAlgorithm;
+  if (unknown !== undefined) algorithmSpec(unknown); // throws UNKNOWN_ALGORITHM
   return header;
 }
 

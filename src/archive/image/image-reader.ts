@@ -10,7 +10,7 @@ import { CairnError } from '../../errors.ts';
 import { ContentHasher } from '../digest.ts';
 import { OffThreadHasher } from '../hashing/off-thread-hasher.ts';
 import { DEFAULT_MAX_HEADER_BYTES, PREAMBLE_BYTES, type ImageHeader } from './format.ts';
-import { HEADER_CBOR_BUDGET, decodeHeader, decodePreamble } from './header-codec.ts';
+import { HEADER_CBOR_BUDGET, checkPreamblePrefix, decodeHeader, decodePreamble } from './header-codec.ts';
 import { CborBudgetScanner } from '../cbor/cbor-budget.ts';
 
 /** Options for {@link openImage}. */
@@ -110,7 +110,12 @@ function toBytes(chunk: unknown): Uint8Array {
 export async function openImage(source: AsyncIterable<Uint8Array>, options: OpenImageOptions = {}): Promise<OpenedImage> {
   const reader = new ChunkReader(source);
   try {
-    const preamble = await reader.readExactly(PREAMBLE_BYTES, 'preamble');
+    // Magic and version are judged on the bytes present before a short file is called truncated.
+    let seen = new Uint8Array(0);
+    const preamble = await reader.readExactly(PREAMBLE_BYTES, 'preamble', (bytes) => {
+      seen = Buffer.concat([seen, bytes]);
+      checkPreamblePrefix(seen);
+    });
     const headerLength = decodePreamble(preamble, options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
     // The header's CBOR is checked against its item budget as it arrives: a header built to
     // explode the decoder is refused after its first kilobytes, not after megabytes.

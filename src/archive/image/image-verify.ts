@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { CairnError } from '../../errors.ts';
 import { parsePublicKeys } from '../keys/key-files.ts';
 import type { PublicKey } from '../keys/signing.ts';
@@ -16,6 +16,8 @@ import { attestationOf, verifyAttestation } from './attestation.ts';
 import { quorumOf, type QuorumStatus } from './finality.ts';
 import type { HeaderAttestation, ImageHeader } from './format.ts';
 import { openImage, type OpenImageOptions } from './image-reader.ts';
+import { CONTENT_TYPE_QUEUE_STATE } from './format.ts';
+import { decodeQueueState, MAX_QUEUE_STATE_BYTES } from '../snapshot/queue-state.ts';
 
 /** What a verifier trusts. */
 export interface Trust {
@@ -92,13 +94,24 @@ function checkOne(header: ImageHeader, entry: HeaderAttestation, chain: ChainReg
 }
 
 /**
- * Checks every attestation of `header` against `trust` (no content is involved).
+ * The status of every attestation of `header` under `trust`, producer first, without judging
+ * the image (`image inspect --trust` shows them; {@link verifyAttestations} judges).
+ */
+export function checkAttestations(header: ImageHeader, trust: Trust): AttestationCheck[] {
+  const chain = trust.registry?.chains.get(header.chain);
+  return header.attestations.map((entry) => checkOne(header, entry, chain, trust));
+}
+
+/**
+ * Checks every attestation of `header` against `trust` (no content is involved). Attestations
+ * the trust cannot check (`untrusted`: a validator it does not know — which is also what an
+ * entry whose id was altered looks like) are reported and never counted toward finality.
  * @throws CairnError `SIGNATURE_INVALID` when any attestation by a trusted validator fails;
  *   `UNTRUSTED_SIGNER` when the producer has no trusted key.
  */
 export function verifyAttestations(header: ImageHeader, trust: Trust): VerificationReport {
   const chain = trust.registry?.chains.get(header.chain);
-  const checks = header.attestations.map((entry) => checkOne(header, entry, chain, trust));
+  const checks = checkAttestations(header, trust);
   const invalid = checks.filter((c) => c.status === 'invalid');
   if (invalid.length > 0) {
     throw new CairnError('SIGNATURE_INVALID', `attestation signature by ${invalid.map((c) => c.validator).join(', ')} does not verify`, {
@@ -125,8 +138,10 @@ export interface VerifyImageOptions extends OpenImageOptions {
 }
 
 /**
- * Verifies a whole image stream: header, signatures (before content), then content digest and
- * size. Resolves with the report; rejects with a {@link CairnError} on any failure.
+ * Verifies a whole image stream in the order of docs/FORMAT.md §1.1: preamble and header, then
+ * signatures (before any content is read), then content length and digest, then what the content
+ * type promises (a queue state must decode: `QUEUE_STATE_INVALID`). Resolves with the report;
+ * rejects with a {@link CairnError} on any failure.
  */
 export async function verifyImage(source: AsyncIterable<Uint8Array>, trust: Trust, options: VerifyImageOptions = {}): Promise<VerificationReport> {
   const image = await openImage(source, options);
@@ -137,8 +152,29 @@ export async function verifyImage(source: AsyncIterable<Uint8Array>, trust: Trus
     image.content.destroy();
     throw error;
   }
-  await pipeline(image.content, options.sink ?? discard());
+  const queue = image.header.contentType === CONTENT_TYPE_QUEUE_STATE ? queueCollector(image.header.size) : undefined;
+  if (queue) await pipeline(image.content, queue.stream, options.sink ?? discard());
+  else await pipeline(image.content, options.sink ?? discard());
+  queue?.check();
   return report;
+}
+
+/** Passes content through, keeping it (up to the queue-state limit) to check once it verified. */
+function queueCollector(size: number): { stream: Transform; check(): void } {
+  const keep = size <= MAX_QUEUE_STATE_BYTES;
+  const parts: Buffer[] = [];
+  return {
+    stream: new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        if (keep) parts.push(chunk);
+        callback(null, chunk);
+      },
+    }),
+    check() {
+      if (!keep) throw new CairnError('QUEUE_STATE_INVALID', `queue state larger than ${MAX_QUEUE_STATE_BYTES} bytes`);
+      decodeQueueState(Buffer.concat(parts));
+    },
+  };
 }
 
 function discard(): Writable {

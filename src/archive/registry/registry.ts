@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { CairnError } from '../../errors.ts';
 import { formatQsshPublicKey, parseQsshPublicKey, type FalconPublicKey } from '../keys/falcon.ts';
-import { formatPublicKey, parsePublicKeyLine } from '../keys/key-files.ts';
+import { formatPublicKey, parsePublicKeys } from '../keys/key-files.ts';
 import type { PublicKey } from '../keys/signing.ts';
 import { isChainId, isValidatorId } from '../image/format.ts';
 
@@ -37,9 +37,12 @@ export interface Registry {
   readonly chains: ReadonlyMap<string, ChainRegistry>;
 }
 
-const keyLine = z.string().transform((line, ctx) => {
+/** A `keys` entry is a key file of exactly one key line (FORMAT.md §5, §6): a final LF is allowed. */
+const keyLine = z.string().transform((text, ctx) => {
   try {
-    return parsePublicKeyLine(line);
+    const keys = parsePublicKeys(text);
+    if (keys.length !== 1) throw new Error(`one key line expected, found ${keys.length}`);
+    return keys[0] as PublicKey;
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'invalid key' });
     return z.NEVER;

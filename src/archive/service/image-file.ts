@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { encodeImagePrefix } from '../image/image-writer.ts';
+import { servedHeader } from '../image/served-header.ts';
 import { rawFrameLength, rawFramePieces } from '../compression/raw-frame.ts';
 import type { ImageHeader } from '../image/format.ts';
 import type { Archive } from './archive.ts';
@@ -15,7 +16,10 @@ import type { ArchivedImage } from './archived-image.ts';
 /** A snapshot of an image file: its prefix is fixed when opened, so reads stay consistent. */
 export interface ImageFile {
   readonly entry: ArchivedImage;
+  /** The served header: every attestation, or a quorum-first subset when they do not fit in 4 MiB (FORMAT.md §5.1). */
   readonly header: ImageHeader;
+  /** Every attestation the archive holds, producer first (the manifest lists these). */
+  readonly attestations: ImageHeader['attestations'];
   /** Preamble and header bytes. */
   readonly prefix: Uint8Array;
   /** Strong ETag of this representation (digest + hash of the prefix), quoted. */
@@ -30,7 +34,9 @@ export interface ImageFile {
 
 /** Opens the current image file of `entry`. */
 export async function openImageFile(archive: Archive, entry: ArchivedImage): Promise<ImageFile> {
-  const header = await archive.read.header(entry);
+  const all = await archive.read.header(entry);
+  const chain = archive.registry.chains.get(entry.record.chain);
+  const header = servedHeader(all, new Map(chain ? [...chain.validators.values()].map((v) => [v.id, v.weight] as const) : []));
   const prefix = encodeImagePrefix(header);
   const tag = createHash('sha3-256').update(prefix).digest('hex').slice(0, 16);
   const contentSize = entry.record.size;
@@ -38,6 +44,7 @@ export async function openImageFile(archive: Archive, entry: ArchivedImage): Pro
   return {
     entry,
     header,
+    attestations: all.attestations,
     prefix,
     etag: `"${entry.record.digest.slice(9)}-${tag}"`,
     size: prefix.length + contentSize,

@@ -7,13 +7,17 @@ import {
   CONTENT_TYPE_OCTET_STREAM,
   CONTENT_TYPE_QUEUE_STATE,
   FILE_CHUNK_BYTES,
+  MAX_QUEUE_STATE_BYTES,
+  checkAttestations,
   createImageFile,
+  decodeQueueState,
   encodeQueueState,
   loadTrust,
   readImageHeader,
   readSigningKeyFile,
   verifyImage,
   type ImageContentSource,
+  type AttestationCheck,
   type ImageHeader,
   type VerificationReport,
 } from '../../archive/index.ts';
@@ -72,6 +76,11 @@ async function create(options: CreateOptions): Promise<void> {
     const bytes = encodeQueueState(await readQueueJson(options.queue));
     content = { stream: [bytes], size: bytes.length };
     contentType = CONTENT_TYPE_QUEUE_STATE;
+  } else if (contentType === CONTENT_TYPE_QUEUE_STATE) {
+    // What the content type promises is checked before anything is signed (docs/FORMAT.md §7).
+    const bytes = await readQueueStateInput(options.in as string);
+    decodeQueueState(bytes);
+    content = { stream: [bytes], size: bytes.length };
   } else {
     content = options.in === '-' ? { stream: process.stdin } : { path: options.in as string };
   }
@@ -90,17 +99,39 @@ async function create(options: CreateOptions): Promise<void> {
   printFields([['file', options.out], ...headerSummary(header)]);
 }
 
-async function inspect(file: string, options: { json?: boolean }): Promise<void> {
+/** Queue-state content from a file or stdin, refused past the queue-state limit. */
+async function readQueueStateInput(path: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of (path === '-' ? process.stdin : createReadStream(path)) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_QUEUE_STATE_BYTES) throw new CairnError('QUEUE_STATE_INVALID', `queue state larger than ${MAX_QUEUE_STATE_BYTES} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+async function inspect(file: string, options: { json?: boolean; trust?: string[] }): Promise<void> {
   const opened = await readImageHeader(createReadStream(file, { highWaterMark: 64 * 1024 }));
   const { header } = opened;
-  if (options.json) return printJson({ file, formatVersion: 1, headerBytes: opened.headerBytes.length, contentOffset: opened.contentOffset, ...headerJson(header) });
+  // With --trust, each attestation's status (signatures only: the content is not read).
+  const checks = options.trust?.length ? checkAttestations(header, await loadTrust(options.trust)) : undefined;
+  if (options.json) return printJson({ file, formatVersion: 1, headerBytes: opened.headerBytes.length, contentOffset: opened.contentOffset, ...headerJson(header), ...(checks ? { checks } : {}) });
   printFields([['file', file], ['format', `cairn image v1, header ${opened.headerBytes.length} bytes, content at offset ${opened.contentOffset}`], ...headerSummary(header)]);
   process.stdout.write('\n');
   printTable(
-    ['#', 'validator', 'algorithm', 'signed at', 'signature'],
-    header.attestations.map((a, i) => [i === 0 ? '0 (producer)' : String(i), a.validator, a.algorithm, isoTime(a.signedAt), `${Buffer.from(a.signature.subarray(0, 8)).toString('hex')}… (${a.signature.length} B)`]),
+    ['#', 'validator', 'algorithm', 'signed at', 'signature', ...(checks ? ['status'] : [])],
+    header.attestations.map((a, i) => [i === 0 ? '0 (producer)' : String(i), a.validator, a.algorithm, isoTime(a.signedAt), `${Buffer.from(a.signature.subarray(0, 8)).toString('hex')}… (${a.signature.length} B)`, ...(checks ? [checks[i]?.status ?? '?'] : [])]),
   );
-  process.stdout.write('\n(signatures and content not verified: use `cairn image verify`)\n');
+  if (checks) writeUnverified(checks);
+  process.stdout.write(`\n(${checks ? 'content' : 'signatures and content'} not verified: use \`cairn image verify\`)\n`);
+}
+
+/** Says which attestations the trust could not check: reported, never counted (FORMAT.md §4.4). */
+function writeUnverified(checks: readonly AttestationCheck[]): void {
+  const unverified = checks.filter((c) => c.status === 'untrusted').map((c) => c.validator);
+  if (unverified.length === 0) return;
+  process.stdout.write(`\n${unverified.length} attestation(s) could not be checked — no trusted key for ${unverified.join(', ')} — and do not count toward finality\n`);
 }
 
 function printReport(file: string, report: VerificationReport): void {
@@ -110,6 +141,7 @@ function printReport(file: string, report: VerificationReport): void {
     ['validator', 'algorithm', 'weight', 'status', 'key'],
     report.attestations.map((a) => [a.validator, a.algorithm, a.weight === undefined ? '-' : String(a.weight), a.status, a.keyFingerprint ? `${a.keyFingerprint.slice(0, 25)}…` : '-']),
   );
+  writeUnverified(report.attestations);
   if (report.quorum) {
     const { attestedWeight, totalWeight, final } = report.quorum;
     process.stdout.write(`\nquorum: ${attestedWeight}/${totalWeight} of the weight attested: ${final ? 'FINAL (> 2/3)' : 'not final (needs > 2/3)'}\n`);
@@ -123,7 +155,7 @@ async function verify(file: string, options: { trust: string[]; requireFinal?: b
   if (options.requireFinal && !report.quorum?.final) {
     throw new CairnError('UNTRUSTED_SIGNER', report.quorum ? `image is not final: ${report.quorum.attestedWeight}/${report.quorum.totalWeight} of the weight attested` : 'no registry for this chain in the trust files: finality cannot be checked');
   }
-  if (options.json) return printJson({ file, valid: true, ...headerJson(report.header), checks: report.attestations, quorum: report.quorum ?? null });
+  if (options.json) return printJson({ file, valid: true, ...headerJson(report.header), checks: report.attestations, unverified: report.attestations.filter((a) => a.status === 'untrusted').map((a) => a.validator), quorum: report.quorum ?? null });
   printReport(file, report);
 }
 
@@ -147,8 +179,9 @@ export function registerImage(program: Command): void {
     .action(create);
   image
     .command('inspect')
-    .description('print an image header without verifying it')
+    .description('print an image header without verifying the content (with --trust: each signature\'s status)')
     .argument('<file>', 'image file')
+    .option('--trust <file>', 'public key file or registry file (repeatable): show each attestation\'s status', collect)
     .option('--json', 'print as JSON')
     .action(inspect);
   image

@@ -41,39 +41,69 @@ describe('deterministic CBOR', () => {
   });
 
   it('refuses values outside the data model', () => {
-    expect(codeOf(() => encodeCbor(1.5))).toBe('CBOR_NOT_CANONICAL');
-    expect(codeOf(() => encodeCbor(2 ** 53))).toBe('CBOR_NOT_CANONICAL');
-    expect(codeOf(() => encodeCbor(undefined as never))).toBe('CBOR_NOT_CANONICAL');
+    expect(codeOf(() => encodeCbor(1.5))).toBe('CBOR_UNSUPPORTED');
+    expect(codeOf(() => encodeCbor(2 ** 53))).toBe('CBOR_UNSUPPORTED');
+    expect(codeOf(() => encodeCbor(undefined as never))).toBe('CBOR_UNSUPPORTED');
+  });
+
+  // docs/FORMAT.md §2: the walk (not well-formed / over budget), then validity, then the data
+  // model, then the deterministic encoding — the first category met decides.
+  it.each([
+    // not well-formed (RFC 8949 Appendix F)
+    ['empty input', '', 'CBOR_MALFORMED'],
+    ['truncated byte string', '4401', 'CBOR_MALFORMED'],
+    ['truncated head', '19', 'CBOR_MALFORMED'],
+    ['trailing bytes', '0000', 'CBOR_MALFORMED'],
+    ['reserved additional info', '1c', 'CBOR_MALFORMED'],
+    ['huge array header', '9b00000000ffffffff', 'CBOR_MALFORMED'],
+    ['stray break', 'ff', 'CBOR_MALFORMED'],
+    ['break in a definite array', '8201ff', 'CBOR_MALFORMED'],
+    ['indefinite-length integer', '1f', 'CBOR_MALFORMED'],
+    ['indefinite-length tag', 'df01', 'CBOR_MALFORMED'],
+    ['two-byte simple value below 32', 'f810', 'CBOR_MALFORMED'],
+    ['text chunk in an indefinite byte string', '5f6161ff', 'CBOR_MALFORMED'],
+    ['indefinite chunk in an indefinite string', '7f7f6161ffff', 'CBOR_MALFORMED'],
+    ['indefinite map ending after a key', 'bf6161ff', 'CBOR_MALFORMED'],
+    // well-formed but not valid (RFC 8949 §5.3.1, §5.6)
+    ['invalid UTF-8', '62c328', 'CBOR_MALFORMED'],
+    ['UTF-8 split across indefinite chunks', '7f61c361a9ff', 'CBOR_MALFORMED'],
+    ['duplicate keys', 'a2616101616102', 'CBOR_MALFORMED'],
+    ['duplicate keys, also a tag', 'a26161016161c101', 'CBOR_MALFORMED'],
+    // valid but outside the data model
+    ['float', 'f93c00', 'CBOR_UNSUPPORTED'],
+    ['double that is an integer', 'fb3ff0000000000000', 'CBOR_UNSUPPORTED'],
+    ['undefined', 'f7', 'CBOR_UNSUPPORTED'],
+    ['simple(16)', 'f0', 'CBOR_UNSUPPORTED'],
+    ['simple(255)', 'f8ff', 'CBOR_UNSUPPORTED'],
+    ['integer key', 'a10102', 'CBOR_UNSUPPORTED'],
+    ['byte-string key', 'a1410102', 'CBOR_UNSUPPORTED'],
+    ['uint64 beyond 2^53', '1bffffffffffffffff', 'CBOR_UNSUPPORTED'],
+    ['2^53', '1b0020000000000000', 'CBOR_UNSUPPORTED'],
+    ['-(2^53)', '3b001fffffffffffff', 'CBOR_UNSUPPORTED'],
+    ['tag', 'c11a514b67b0', 'CBOR_UNSUPPORTED'],
+    ['bignum tag', 'c24101', 'CBOR_UNSUPPORTED'],
+    ['self-describe tag', 'd9d9f7a0', 'CBOR_UNSUPPORTED'],
+    ['tag over a non-minimal integer', 'c11817', 'CBOR_UNSUPPORTED'],
+    // in the model but not the deterministic encoding
+    ['unsorted keys', 'a2616201616102', 'CBOR_NOT_CANONICAL'],
+    ['longer key first', 'a262626201616102', 'CBOR_NOT_CANONICAL'],
+    ['non-minimal integer', '1817', 'CBOR_NOT_CANONICAL'],
+    ['non-minimal negative integer', '3817', 'CBOR_NOT_CANONICAL'],
+    ['non-minimal length', '780161', 'CBOR_NOT_CANONICAL'],
+    ['non-minimal 8-byte head', '1b00000000ffffffff', 'CBOR_NOT_CANONICAL'],
+    ['indefinite array', '9f01ff', 'CBOR_NOT_CANONICAL'],
+    ['indefinite map', 'bf616101ff', 'CBOR_NOT_CANONICAL'],
+    ['indefinite text', '7f6161ff', 'CBOR_NOT_CANONICAL'],
+  ])('rejects %s: %s', (_name, input, code) => {
+    expect(codeOf(() => decodeCbor(fromHex(input)))).toBe(code);
   });
 
   it.each([
-    ['unsorted keys', 'a2616201616102'],
-    ['non-minimal integer', '1817'],
-    ['non-minimal length', '780161'],
-    ['indefinite array', '9f01ff'],
-    ['indefinite map', 'bf616101ff'],
-    ['float', 'f93c00'],
-    ['double that is an integer', 'fb3ff0000000000000'],
-    ['undefined', 'f7'],
-    ['duplicate keys', 'a2616101616102'],
-  ])('rejects %s as not canonical', (_name, input) => {
-    expect(codeOf(() => decodeCbor(fromHex(input)))).toBe('CBOR_NOT_CANONICAL');
-  });
-
-  it.each([
-    ['empty input', ''],
-    ['truncated byte string', '4401'],
-    ['trailing bytes', '0000'],
-    ['integer key', 'a10102'],
-    ['reserved additional info', '1c'],
-    ['huge array header', '9b00000000ffffffff'],
-    ['uint64 beyond 2^53', '1bffffffffffffffff'],
-    ['tag', 'c11a514b67b0'],
-    ['bignum tag', 'c24101'],
-    ['self-describe tag', 'd9d9f7a0'],
-  ])('rejects %s as malformed or outside the model', (_name, input) => {
-    const code = codeOf(() => decodeCbor(fromHex(input)));
-    expect(['CBOR_MALFORMED', 'CBOR_NOT_CANONICAL']).toContain(code);
+    ['2^53 - 1', '1b001fffffffffffff', 2 ** 53 - 1],
+    ['-(2^53 - 1)', '3b001ffffffffffffe', -(2 ** 53 - 1)],
+    ['false, true, null', '83f4f5f6', [false, true, null]],
+  ])('accepts %s', (_name, input, value) => {
+    expect(decodeCbor(fromHex(input))).toEqual(value);
   });
 
   it('decodes maps into null-prototype objects, so "__proto__" keys are inert', () => {

@@ -104,14 +104,31 @@ describe('key files', () => {
     expect(await readFile(path, 'utf8')).not.toBe(before);
   });
 
+  const good = formatPublicKey(generateSigningKey('slh-dsa-sha2-128f', 'alice').publicKey).trim();
+  const [alg, b64] = good.split(' ') as [string, string];
+  // docs/FORMAT.md §5 key-file grammar: one spelling, everything else KEY_INVALID.
   it.each([
-    ['empty', '', 'KEY_INVALID'],
-    ['unknown algorithm', 'rsa-4096 AAAA', 'UNKNOWN_ALGORITHM'],
-    ['not base64', 'ml-dsa-44 !!!!', 'KEY_INVALID'],
-    ['wrong length', 'ml-dsa-44 AAAA', 'KEY_INVALID'],
-    ['a qssh Falcon line', 'qssh-falcon512 AAAA x', 'KEY_INVALID'],
-  ])('rejects a public key line that is %s', (_name, line, code) => {
-    expect(codeOf(() => parsePublicKeys(line))).toBe(code);
+    ['empty', ''],
+    ['unknown algorithm', 'rsa-4096 AAAA'],
+    ['not base64', 'ml-dsa-44 !!!!'],
+    ['wrong length', 'ml-dsa-44 AAAA'],
+    ['a qssh Falcon line', 'qssh-falcon512 AAAA x'],
+    ['two spaces between fields', `${alg}  ${b64} alice`],
+    ['leading whitespace', ` ${good}`],
+    ['trailing whitespace', `${good} `],
+    ['a tab', `${alg}\t${b64}`],
+    ['an indented # line', `  # note\n${good}`],
+    ['a 201-character comment', `${alg} ${b64} ${'a'.repeat(201)}`],
+    ['a non-ASCII comment', `${alg} ${b64} alicé`],
+    ['uppercase algorithm', `${alg.toUpperCase()} ${b64}`],
+    ['unpadded base64', `${alg} ${b64.replace(/=+$/, '')}`],
+  ])('rejects a key file with %s', (_name, text) => {
+    expect(codeOf(() => parsePublicKeys(text))).toBe('KEY_INVALID');
+  });
+
+  it('accepts the grammar exactly: a 200-character comment with spaces inside, CRLF, # lines, empty lines', () => {
+    const keys = parsePublicKeys(`# trusted\r\n\r\n${alg} ${b64} ${'a b'.repeat(66)}ab\r\n${good}\n`);
+    expect(keys.map((k) => k.comment?.length)).toEqual([200, 5]);
   });
 
   it('reads several keys from one file, skipping comments and blank lines', () => {
