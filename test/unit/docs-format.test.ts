@@ -42,7 +42,7 @@ describe('docs/FORMAT.md', () => {
     const worst = (algorithm: string, n: number): ImageHeader => ({
       chain: 'c'.repeat(64), height: 2 ** 53 - 1, digest: `sha3-256:${'0'.repeat(64)}`, size: 2 ** 53 - 1, contentType: `${'a'.repeat(64)}/${'b'.repeat(127)}`, createdAt: 2 ** 53 - 1,
       attestations: Array.from({ length: n }, (_, i) => ({ validator: `v${String(i).padStart(5, '0')}`.padEnd(64, 'x'), signedAt: 2 ** 53 - 1, algorithm: algorithm as never, signature: new Uint8Array(algorithmSpec(algorithm).signatureBytes) })),
-    } as ImageHeader);
+    });
     const fit = (algorithm: string, limit: number): number => {
       let lo = 1;
       let hi = 1024;
