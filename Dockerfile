@@ -9,4 +9,4 @@ USER node
 EXPOSE 8080
 # A 4 MiB young generation: full-chain requests (retention plan, dashboard) peak 66–108 MiB lower
 # (docs/CONFIG.md, "Memory of a served process").
-CMD ["node", "--max-semi-space-size=4", "bin/cairn.js", "serve"]
+CMD ["node", "--max-semi-space-size=1", "bin/cairn.js", "serve"]

@@ -34,6 +34,8 @@ import { printTable, writeContentFile } from './support.ts';
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1' }, 'queue-messages': { type: 'string', default: '1000000' }, 'pages-mib': { type: 'string', default: '512' } } });
 // `--sizes 0` runs the compression rows alone.
 const sizesGiB = values.sizes.split(',').map(Number).filter((gib) => gib > 0);
+/** The \`cairn\` command as its shebang runs it (bin/cairn.js: a 1 MiB young generation). */
+const CAIRN = ['--max-semi-space-size=1', CAIRN_BIN];
 const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const peers = execFileSync('bash', [join(import.meta.dirname, '../peers/install')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 
@@ -177,13 +179,13 @@ try {
       await rm(join(dir, 'restic-out'), { recursive: true, force: true });
 
       const image = join(dir, `image-${gib}.cimg`);
-      await measure('cairn image create', node, [CAIRN_BIN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', content, '--out', image, '--force']);
+      await measure('cairn image create', node, [...CAIRN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', content, '--out', image, '--force']);
       await rm(content);
-      const pushed = JSON.parse(await measure('cairn push', node, [CAIRN_BIN, 'push', image, '--server', server.url, '--json'], {}, f.sha3 + f.seal)) as { digest: string };
+      const pushed = JSON.parse(await measure('cairn push', node, [...CAIRN, 'push', image, '--server', server.url, '--json'], {}, f.sha3 + f.seal)) as { digest: string };
       await rm(image);
-      await measure('cairn pull (HTTP)', node, [CAIRN_BIN, 'pull', '--digest', pushed.digest, '--server', server.url, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
+      await measure('cairn pull (HTTP)', node, [...CAIRN, 'pull', '--digest', pushed.digest, '--server', server.url, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
       await rm(join(dir, 'pulled.cimg'));
-      await measure('cairn pull --qssh', node, [CAIRN_BIN, 'pull', '--qssh', `127.0.0.1:${server.qsshPort!}`, '--identity', identity, '--known-hosts', join(dir, 'known_hosts'), '--digest', pushed.digest, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
+      await measure('cairn pull --qssh', node, [...CAIRN, 'pull', '--qssh', `127.0.0.1:${server.qsshPort!}`, '--identity', identity, '--known-hosts', join(dir, 'known_hosts'), '--digest', pushed.digest, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
       await rm(join(dir, 'pulled.cimg'));
     }
 
@@ -209,11 +211,11 @@ try {
       for (const sample of await samples(compression ? 0 : 1)) {
         const size = (await readFile(sample.path)).length;
         const image = join(dir, 'sample.cimg');
-        await run(node, [CAIRN_BIN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', sample.path, '--out', image, '--force', ...(sample.contentType ? ['--content-type', sample.contentType] : [])]);
-        const push = await measured(node, [CAIRN_BIN, 'push', image, '--server', server.url, '--json']);
+        await run(node, [...CAIRN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', sample.path, '--out', image, '--force', ...(sample.contentType ? ['--content-type', sample.contentType] : [])]);
+        const push = await measured(node, [...CAIRN, 'push', image, '--server', server.url, '--json']);
         const digest = (JSON.parse(push.out) as { digest: string }).digest;
         const sentBefore = await bytesOut();
-        const pull = await measured(node, [CAIRN_BIN, 'pull', '--digest', digest, '--server', server.url, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json']);
+        const pull = await measured(node, [...CAIRN, 'pull', '--digest', digest, '--server', server.url, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json']);
         const wire = (await bytesOut()) - sentBefore;
         const stored = await storedBytes(digest);
         const z = compression ? await zstd3(sample.path) : undefined;

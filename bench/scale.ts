@@ -12,8 +12,9 @@
  * the dashboard page, and a push (each a median of several; push latency next to the 1,000-image
  * run of the same driver, measured in the same run). The plan and the dashboard also get their own
  * peak RSS: VmHWM is reset (`clear_refs` 5) before each and read after it. No signing per image.
- * The server runs on plain `node`; `NODE_OPTIONS=--max-semi-space-size=4 npm run bench:scale …`
- * measures it as `npm start` and the container run it (docs/CONFIG.md, "Memory of a served process").
+ * The server runs as `npm start` and the container run it, with a 1 MiB young generation
+ * (test/support/server-process.ts; docs/CONFIG.md, "Memory of a served process"); prefix
+ * `NODE_OPTIONS=--max-semi-space-size=N` to compare another size.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

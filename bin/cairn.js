@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Entry point of the `cairn` command, on the pinned Node 24 (`npm install` puts it first on the
 // PATH of npm scripts and npx). It runs the JavaScript that `npm ci` compiled into dist/ while
 // that build matches the sources (about 35 MiB less memory and a faster start than type

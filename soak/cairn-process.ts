@@ -56,7 +56,7 @@ export class CairnProcess {
 
   /** Starts the process; resolves once it serves. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--max-semi-space-size=4', CAIRN_BIN, 'serve', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--max-semi-space-size=1', CAIRN_BIN, 'serve', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.#expectExit = false;
     this.starts++;

@@ -49,6 +49,41 @@ describe('cairn CLI: keys and image files', () => {
     expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, quorum: { attestedWeight: 1, totalWeight: 1, final: true } });
   });
 
+  it('refuses to sign queue-state content that is not a queue state, and verify checks what the content type promises', async () => {
+    const dir = await tempDir();
+    await runCairn(['keygen', '--alg', 'ml-dsa-44', '--out', 'bob.key', '--id', 'bob'], { cwd: dir });
+    await writeFile(join(dir, 'garbage.bin'), 'not a queue state');
+    const refused = await runCairn(['image', 'create', '--chain', 'devnet', '--height', '1', '--key', 'bob.key', '--in', 'garbage.bin', '--content-type', 'application/vnd.cairn.queue-state+cbor', '--out', 'q.cimg'], { cwd: dir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('QUEUE_STATE_INVALID');
+    expect(await readdir(dir)).not.toContain('q.cimg');
+    // A file some other producer signed anyway (the format vectors hold one) fails verification.
+    const vectors = join(import.meta.dirname, '../vectors/image-v1');
+    const trust = JSON.parse(await readFile(join(vectors, 'vectors.json'), 'utf8')) as { trust: string[] };
+    await writeFile(join(dir, 'trust.pub'), `${trust.trust.join('\n')}\n`);
+    const verified = await runCairn(['image', 'verify', join(vectors, 'invalid/queue-state-garbage.cimg'), '--trust', 'trust.pub'], { cwd: dir });
+    expect(verified.code).toBe(1);
+    expect(verified.stderr).toContain('QUEUE_STATE_INVALID');
+  });
+
+  it('reports attestations the trust cannot check, in verify and in inspect --trust, and does not count them', async () => {
+    const dir = await tempDir();
+    const vectors = join(import.meta.dirname, '../vectors/image-v1');
+    const index = JSON.parse(await readFile(join(vectors, 'vectors.json'), 'utf8')) as { trust: string[]; registries: { registry: unknown } };
+    await writeFile(join(dir, 'registry.json'), JSON.stringify(index.registries.registry));
+    const file = join(vectors, 'unverifiable-attestation.cimg');
+    const verified = await runCairn(['image', 'verify', file, '--trust', 'registry.json'], { cwd: dir });
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain('1 attestation(s) could not be checked — no trusted key for carok — and do not count toward finality');
+    expect(verified.stdout).toContain('not final');
+    const json = JSON.parse((await runCairn(['image', 'verify', file, '--trust', 'registry.json', '--json'], { cwd: dir })).stdout) as { unverified: string[] };
+    expect(json.unverified).toEqual(['carok']);
+    const inspected = await runCairn(['image', 'inspect', file, '--trust', 'registry.json'], { cwd: dir });
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(inspected.stdout).toMatch(/carok .* untrusted/);
+    expect(inspected.stdout).toContain('(content not verified');
+  });
+
   it('reads content from stdin with --in -', async () => {
     const dir = await tempDir();
     await runCairn(['keygen', '--alg', 'ml-dsa-44', '--out', 'k'], { cwd: dir });

@@ -65,7 +65,10 @@ export async function spawnServer(options: ServerProcessOptions): Promise<Server
   const configFile = join(options.dataDir, 'config.json');
   const { bin: _bin, ...settings } = options;
   await writeFile(configFile, JSON.stringify({ ...serverConfig(settings), logLevel: options.logLevel ?? 'warn' }));
-  const child = spawn(process.execPath, [options.bin ?? CAIRN_BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // As `npm start` and the `cairn` command run it (a 1 MiB young generation: docs/CONFIG.md,
+  // Memory), unless NODE_OPTIONS sets another size to compare.
+  const young = (process.env.NODE_OPTIONS ?? '').includes('--max-semi-space-size') ? [] : ['--max-semi-space-size=1'];
+  const child = spawn(process.execPath, [...young, options.bin ?? CAIRN_BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const { url, qsshPort } = await new Promise<{ url: string; qsshPort?: number }>((resolve, reject) => {
