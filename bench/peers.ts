@@ -18,12 +18,13 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startMinio } from '../minio/minio-server.ts';
-import { formatPublicKey, formatQsshPublicKey, generateFalconKey, generateSigningKey, writeKeyPair, writeQsshKeyPair } from '../src/archive/index.ts';
+import { chunkStream, formatPublicKey, formatQsshPublicKey, generateFalconKey, generateSigningKey, writeKeyPair, writeQsshKeyPair } from '../src/archive/index.ts';
 import { generateMasterKeyEntry } from '../src/archive/crypto/keyring.ts';
 import { CAIRN_BIN } from '../test/support/cli.ts';
 import { spawnServer } from '../test/support/server-process.ts';
@@ -66,12 +67,12 @@ function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {})
   });
 }
 
-/** The floor: SHA3-256, and ChaCha20-Poly1305 seal and open, of the file's bytes, in this process. */
-async function floor(path: string): Promise<{ sha3: number; seal: number; open: number }> {
+/** The floor: SHA3-256, and ChaCha20-Poly1305 seal and open, of the file's bytes, in this process; and format v2's content-defined chunking of them (FORMAT.md §12.1). */
+async function floor(path: string): Promise<{ sha3: number; seal: number; open: number; chunk: number }> {
   const key = randomBytes(32);
   const chunk = Buffer.alloc(1024 * 1024);
   const handle = await open(path, 'r');
-  const cpu = { sha3: 0, seal: 0, open: 0 };
+  const cpu = { sha3: 0, seal: 0, open: 0, chunk: 0 };
   const hash = createHash('sha3-256');
   try {
     for (let offset = 0, i = 0; ; i++) {
@@ -100,6 +101,9 @@ async function floor(path: string): Promise<{ sha3: number; seal: number; open: 
   } finally {
     await handle.close();
   }
+  const t = process.cpuUsage();
+  for await (const chunk of chunkStream(createReadStream(path, { highWaterMark: 1024 * 1024 }))) void chunk;
+  cpu.chunk = elapsed(t);
   return cpu;
 }
 
@@ -161,6 +165,7 @@ try {
       const f = await floor(content);
       const perGiB = (s: number): string => (s / gib).toFixed(2);
       rows.push([`${gib} GiB`, 'floor: SHA3-256 / seal / open', '', `${f.sha3.toFixed(2)} / ${f.seal.toFixed(2)} / ${f.open.toFixed(2)}`, '', '', `push floor ${perGiB(f.sha3 + f.seal)}, pull floor ${perGiB(f.open)}`]);
+      rows.push([`${gib} GiB`, 'v2 content-defined chunking (draft)', '', f.chunk.toFixed(2), '', '', `${perGiB(f.chunk)} s/GiB, one core`]);
       const measure = async (what: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, floorCpu?: number): Promise<string> => {
         const m = await measured(file, args, env);
         const ratio = floorCpu ? `server ${perGiB(m.serverCpu)} s/GiB = ${(m.serverCpu / floorCpu).toFixed(2)}× floor` : '';

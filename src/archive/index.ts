@@ -26,4 +26,6 @@ export type { ContentRange, FinalityView, ListOptions } from './service/read-mod
 export { reindex, type ReindexReport } from './service/reindex.ts';
 export { MARKS_PREFIX, digestOfKey, markKey, runKey } from './service/layout.ts';
 export { decodeZstdStream } from './compression/zstd-stream.ts';
+export * from './chunking/content-chunker.ts';
+export * from './chunking/chunk-list.ts';
 export { drainedOrClosed, forEachLimited, KeyedMutex } from './concurrency.ts';

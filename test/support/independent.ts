@@ -421,3 +421,56 @@ function verifySteps(file: Uint8Array, trust: IndependentTrust, maxHeaderBytes: 
   const totalWeight = registered.validators.reduce((sum, v) => sum + v.weight, 0);
   return { statuses, final: 3 * attested > 2 * totalWeight };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Format v2 chunking and chunk-list digest (FORMAT.md §12, draft), from the text alone.
+// ---------------------------------------------------------------------------------------------
+
+const GEAR_TABLE: number[] = Array.from({ length: 256 }, (_, i) => {
+  const h = sha3_256(Uint8Array.from([...new TextEncoder().encode('cairn/gear/v2'), i]));
+  return ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+});
+
+/** §12.1: the lengths of the chunks of `content`. */
+export function independentChunks(content: Uint8Array): number[] {
+  const MIN = 262_144;
+  const AVG = 1_048_576;
+  const MAX = 4_194_304;
+  const lengths: number[] = [];
+  let start = 0;
+  while (start < content.length) {
+    const left = content.length - start;
+    let cut = Math.min(left, MAX);
+    if (left > MIN) {
+      let h = 0;
+      for (let k = MIN + 1; k <= Math.min(left, MAX); k++) {
+        h = (h * 2 + GEAR_TABLE[content[start + k - 1]!]!) % 2 ** 32;
+        // Top 22 bits zero up to AVG, top 18 bits after.
+        if ((k <= AVG && Math.floor(h / 2 ** 10) === 0) || (k > AVG && Math.floor(h / 2 ** 14) === 0)) {
+          cut = k;
+          break;
+        }
+      }
+    }
+    lengths.push(cut);
+    start += cut;
+  }
+  return lengths;
+}
+
+/** §12.2: the chunk-list digest of `content`, and its entries. */
+export function independentChunkList(content: Uint8Array): { entries: Array<{ length: number; id: string }>; digest: string } {
+  const entries: Array<{ length: number; id: string }> = [];
+  const list: number[] = [];
+  let at = 0;
+  for (const length of independentChunks(content)) {
+    const id = sha3_256(content.subarray(at, at + length));
+    entries.push({ length, id: Buffer.from(id).toString('hex') });
+    list.push((length >>> 24) & 255, (length >>> 16) & 255, (length >>> 8) & 255, length & 255, ...id);
+    at += length;
+  }
+  const size = new Uint8Array(8);
+  new DataView(size.buffer).setBigUint64(0, BigInt(content.length));
+  const message = Uint8Array.from([...new TextEncoder().encode('cairn/chunk-list/v2'), 0, ...size, ...list]);
+  return { entries, digest: `sha3-256-chunks:${Buffer.from(sha3_256(message)).toString('hex')}` };
+}
