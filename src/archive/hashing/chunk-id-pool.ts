@@ -1,0 +1,88 @@
+/**
+ * Chunk ids (SHA3-256 of each chunk, FORMAT.md §12.2) on a pool of worker threads, so that
+ * hashing content cut into chunks uses every core — the reason format v2 has chunks: one SHA3
+ * pass over a whole content is one core's work (≈ 2 s per GiB here).
+ *
+ * Each chunk is copied once into its own buffer and transferred to a worker (no second copy);
+ * {@link chunkIdsInOrder} keeps a bounded number of chunks in flight and yields ids in content
+ * order, so memory stays at `inFlight` chunks whatever the content's size.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CairnError } from '../../errors.ts';
+
+/** A pool of hashing workers. Close it when done. */
+export class ChunkIdPool {
+  readonly #workers: Worker[];
+  readonly #waiting = new Map<number, { resolve: (id: Uint8Array) => void; reject: (error: Error) => void }>();
+  #seq = 0;
+  #next = 0;
+  #failed: Error | undefined;
+  #closed = false;
+
+  constructor(options: { workers?: number } = {}) {
+    const count = Math.max(1, options.workers ?? Math.min(availableParallelism(), 4));
+    const url = new URL(import.meta.url.endsWith('.js') ? './chunk-id-worker.js' : './chunk-id-worker.ts', import.meta.url);
+    this.#workers = Array.from({ length: count }, () => {
+      const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32, stackSizeMb: 1 } });
+      worker.on('message', (m: { seq: number; id: Uint8Array }) => {
+        const waiter = this.#waiting.get(m.seq);
+        this.#waiting.delete(m.seq);
+        waiter?.resolve(new Uint8Array(m.id));
+      });
+      worker.on('error', (error: Error) => this.#fail(error));
+      // A worker never ends by itself: any exit fails what is waiting, and what comes after.
+      worker.on('exit', (code) => this.#fail(new CairnError('INTERNAL', this.#closed ? 'the chunk hashing pool is closed' : `a chunk hashing worker exited (code ${code})`)));
+      return worker;
+    });
+  }
+
+  /** Workers in the pool. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  #fail(error: Error): void {
+    this.#failed ??= error;
+    for (const waiter of this.#waiting.values()) waiter.reject(error);
+    this.#waiting.clear();
+  }
+
+  /** The id of one chunk (its bytes are copied; the caller keeps its own). */
+  id(bytes: Uint8Array): Promise<Uint8Array> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const seq = this.#seq++;
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    const worker = this.#workers[this.#next++ % this.#workers.length] as Worker;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(seq, { resolve, reject });
+      worker.postMessage({ seq, bytes: copy.buffer }, [copy.buffer]);
+    });
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#fail(new CairnError('INTERNAL', 'the chunk hashing pool is closed'));
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * The ids of `chunks`, in order, with at most `inFlight` chunks being hashed at once (default:
+ * twice the pool's workers). Each entry carries the chunk's length.
+ */
+export async function* chunkIdsInOrder(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, pool: ChunkIdPool, inFlight = 2 * pool.size): AsyncGenerator<{ length: number; id: Uint8Array }> {
+  const pending: Array<{ length: number; id: Promise<Uint8Array> }> = [];
+  for await (const chunk of chunks) {
+    const id = pool.id(chunk);
+    id.catch(() => undefined); // awaited in order below
+    pending.push({ length: chunk.length, id });
+    if (pending.length >= inFlight) {
+      const head = pending.shift() as { length: number; id: Promise<Uint8Array> };
+      yield { length: head.length, id: await head.id };
+    }
+  }
+  for (const entry of pending) yield { length: entry.length, id: await entry.id };
+}
