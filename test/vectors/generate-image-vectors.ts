@@ -110,13 +110,10 @@ const queue = encodeQueueState([
   { kind: 'BlockImport', priority: 0, payload: new TextEncoder().encode('block 999'), provenance: { origin: 'bob', receivedAt: CREATED_AT - 3000, sequence: 5 } },
   { kind: 'Transaction', priority: 5, payload: new Uint8Array(0), provenance: { origin: 'alice', receivedAt: CREATED_AT - 1000, sequence: 9 } },
 ]);
+const queueFields = { chain: 'devnet', height: 2000, contentType: CONTENT_TYPE_QUEUE_STATE, content: queue, producer: 'bob', others: ['carol', 'alice'] } as const;
 const queueFile = addVector('queue-state-three-attestations', 'queue-state content, producer bob (ML-DSA-65), attested by carol (ML-DSA-44) and alice (SLH-DSA-SHA2-128s)', {
-  chain: 'devnet',
-  height: 2000,
-  contentType: CONTENT_TYPE_QUEUE_STATE,
-  content: queue,
-  producer: 'bob',
-  others: ['carol', 'alice'],
+  ...queueFields,
+  others: [...queueFields.others],
   checks: [KEYS_VALID, { trust: 'registry', statuses: ['valid', 'valid', 'valid'], final: true }],
 });
 addVector('empty-ml-dsa-87', 'empty content (size 0), producer dave with ML-DSA-87, chain ids with dots and dashes', {
@@ -240,15 +237,9 @@ addInvalid('trailing-and-wrong-digest', 'IMAGE_TRAILING_BYTES', 'a content bit f
 addInvalid('queue-state-garbage', 'QUEUE_STATE_INVALID', 'signed queue-state content type over bytes that are not a queue state', createImageBytes({ chain: 'devnet', height: 2001, validator: 'bob', key: keys.bob, content: new TextEncoder().encode('not a queue state'), contentType: CONTENT_TYPE_QUEUE_STATE, createdAt: CREATED_AT }).bytes);
 addInvalid('registry-producer-other-key', 'SIGNATURE_INVALID', 'with the registry: alice\'s producer attestation verified against bob\'s registered key only', raw, 'registry-alice-is-bob');
 
-// §4.4: an entry whose validator id was altered is one the verifier cannot check: reported, never counted.
-addVector('unverifiable-attestation', 'the queue-state image with carol\'s entry renamed "carok" (no signature covers the set of entries): valid, carok untrusted, and no longer final under the registry', {
-  chain: 'devnet',
-  height: 2000,
-  contentType: CONTENT_TYPE_QUEUE_STATE,
-  content: queue,
-  producer: 'bob',
-  others: ['carol', 'alice'],
-});
+// §4.4: an entry whose validator id was altered is one the verifier cannot check: reported, never
+// counted. Registered like the queue-state vector, then its file replaced by the altered one.
+addVector('unverifiable-attestation', 'the queue-state image with carol\'s entry renamed "carok" (no signature covers the set of entries): valid, carok untrusted, and no longer final under the registry', { ...queueFields, others: [...queueFields.others] });
 {
   const last = vectors.at(-1) as ImageVector;
   const renamed = dcbor({ ...queueHeader, attestations: [qProducer, qAlice, { ...qCarol, validator: 'carok' }] });
