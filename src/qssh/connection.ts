@@ -96,7 +96,10 @@ export class QsshConnection {
       this.#notify();
     });
     socket.on('error', (error) => {
-      this.#failure ??= new CairnError('IO_ERROR', `socket error: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { cause: error });
+      const code = (error as NodeJS.ErrnoException).code;
+      // A peer that resets the connection ended it, like one that closes it: the same code as a
+      // close mid-conversation, so clients retry both alike. Other socket failures are local I/O.
+      this.#failure ??= code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' ? protocolError(`connection reset by peer (${code})`, error) : new CairnError('IO_ERROR', `socket error: ${code ?? error.message}`, { cause: error });
       this.#notify();
     });
   }
