@@ -4,9 +4,10 @@
  * resolve its own module. This pushes and pulls a 9 MiB image through the command.
  */
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newestSourceMtime } from '../../scripts/source-mtime.js';
 import { runCairn } from '../support/cli.ts';
@@ -37,4 +38,26 @@ describe('cairn runtime', () => {
       await server.close();
     }
   });
+
+  it('runs as its shebang says, with a 1 MiB young generation (docs/CONFIG.md, Memory)', async () => {
+    const dir = await tempDir();
+    // Executed as a program (the kernel reads the #! line), with the project's Node first on PATH, as npx does.
+    const child = spawn(join(root, 'bin', 'cairn.js'), ['serve', '--port', '0', '--data', join(dir, 'data')], { cwd: dir, env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, CAIRN_QSSH_ENABLED: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const see = (d: Buffer): void => {
+          out += d.toString();
+          if (out.includes('cairn listening')) resolve();
+        };
+        child.stdout.on('data', see);
+        child.stderr.on('data', see);
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toContain('--max-semi-space-size=1');
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
 });
