@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
-import { CONTENT_TYPE_QUEUE_STATE, ContentHasher, FILE_CHUNK_BYTES, MAX_QUEUE_STATE_BYTES, decodeQueueState, readImageHeader, verifyAttestations, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
+import { CONTENT_TYPE_QUEUE_STATE, ContentHasher, FILE_CHUNK_BYTES, MAX_QUEUE_STATE_BYTES, queueStateTooLarge, readImageHeader, readQueueState, verifyAttestations, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { OffThreadHasher } from '../archive/hashing/off-thread-hasher.ts';
 import { PREAMBLE_BYTES } from '../archive/image/format.ts';
 
@@ -115,10 +115,8 @@ export async function completePartial(part: string, out: string, partial: Partia
 /** Decodes the queue-state content of `part` (at `offset`, `size` bytes); removes `part` and throws QUEUE_STATE_INVALID if it is not one. */
 async function checkQueueStateContent(part: string, offset: number, size: number): Promise<void> {
   try {
-    if (size > MAX_QUEUE_STATE_BYTES) throw new CairnError('QUEUE_STATE_INVALID', `queue state larger than ${MAX_QUEUE_STATE_BYTES} bytes`);
-    const chunks: Buffer[] = [];
-    if (size > 0) for await (const chunk of createReadStream(part, { start: offset, end: offset + size - 1, highWaterMark: FILE_CHUNK_BYTES }) as AsyncIterable<Buffer>) chunks.push(chunk);
-    decodeQueueState(Buffer.concat(chunks));
+    if (size > MAX_QUEUE_STATE_BYTES) throw queueStateTooLarge();
+    await readQueueState(size > 0 ? createReadStream(part, { start: offset, end: offset + size - 1, highWaterMark: FILE_CHUNK_BYTES }) : []);
   } catch (error) {
     if (error instanceof CairnError && error.code === 'QUEUE_STATE_INVALID') await rm(part, { force: true });
     throw error;

@@ -104,13 +104,14 @@ export function imageRoutes(archive: Archive, logger: Logger, metrics: CairnMetr
   on(app, MOUNT, ROUTES.getFile, async (c) => {
     const entry = await archive.read.image(pathParams(c, ROUTES.getFile.params).digest);
     const file = await openImageFile(archive, entry);
+    const { zstd } = file;
     return serveRepresentation(c, {
       size: file.size,
       etag: file.etag,
       contentType: 'application/vnd.cairn.image',
       read: (start, end) => Promise.resolve(counted(file.read(start, end))),
       headers: { 'x-cairn-digest': entry.record.digest, 'x-cairn-header-bytes': String(file.prefix.length), 'content-disposition': `attachment; filename="${entry.record.chain}-${entry.record.height}-${entry.record.digest.slice(9, 25)}.cimg"` },
-      ...(file.zstd ? { zstd: { size: file.zstd.size, read: () => counted((file.zstd as NonNullable<typeof file.zstd>).read()) } } : {}),
+      ...(zstd ? { zstd: { size: zstd.size, read: () => counted(zstd.read()) } } : {}),
     }, logger);
   });
 

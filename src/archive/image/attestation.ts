@@ -119,15 +119,25 @@ export function assertExactKeys(map: { [key: string]: CborValue }, keys: readonl
   }
 }
 
-/** Reads and validates the four signer fields of a decoded map. */
-export function headerAttestationFromMap(map: { [key: string]: CborValue }, what: string, code: 'IMAGE_HEADER_INVALID' | 'CBOR_MALFORMED'): HeaderAttestation {
-  const { validator, signedAt, algorithm, signature } = map;
+/** The signer fields of a decoded map that do not depend on the algorithm being known. */
+export function signerFieldsOf(map: { [key: string]: CborValue }, what: string, code: 'IMAGE_HEADER_INVALID' | 'CBOR_MALFORMED'): { validator: string; signedAt: number; algorithm: string } {
+  const { validator, signedAt, algorithm } = map;
   if (!isValidatorId(validator)) throw new CairnError(code, `${what}: invalid validator id`);
   if (!isUint53(signedAt)) throw new CairnError(code, `${what}: signedAt must be an unsigned integer (ms since epoch)`);
   if (typeof algorithm !== 'string') throw new CairnError(code, `${what}: algorithm must be text`);
-  const spec = algorithmSpec(algorithm);
+  return { validator, signedAt, algorithm };
+}
+
+/** Completes signer fields with their signature: the algorithm must be known (`UNKNOWN_ALGORITHM`) and the signature of its length. */
+export function signedEntryOf(fields: { validator: string; signedAt: number; algorithm: string }, signature: CborValue | undefined, what: string, code: 'IMAGE_HEADER_INVALID' | 'CBOR_MALFORMED'): HeaderAttestation {
+  const spec = algorithmSpec(fields.algorithm);
   if (!(signature instanceof Uint8Array) || signature.length !== spec.signatureBytes) {
     throw new CairnError(code, `${what}: signature must be ${spec.signatureBytes} bytes for ${spec.name}`);
   }
-  return { validator, signedAt, algorithm: spec.name as SignatureAlgorithm, signature };
+  return { validator: fields.validator, signedAt: fields.signedAt, algorithm: spec.name as SignatureAlgorithm, signature };
+}
+
+/** Reads and validates the four signer fields of a decoded map. */
+export function headerAttestationFromMap(map: { [key: string]: CborValue }, what: string, code: 'IMAGE_HEADER_INVALID' | 'CBOR_MALFORMED'): HeaderAttestation {
+  return signedEntryOf(signerFieldsOf(map, what, code), map.signature, what, code);
 }

@@ -3,9 +3,9 @@
  */
 import { CairnError } from '../../errors.ts';
 import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
-import { algorithmSpec, isSignatureAlgorithm, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from '../keys/algorithms.ts';
+import { algorithmSpec, isSignatureAlgorithm, type SignatureAlgorithm } from '../keys/algorithms.ts';
 import { digestFromBytes, digestToBytes } from '../digest.ts';
-import { assertExactKeys, headerAttestationFromMap } from './attestation.ts';
+import { assertExactKeys, signedEntryOf, signerFieldsOf } from './attestation.ts';
 import {
   IMAGE_FORMAT_VERSION,
   IMAGE_MAGIC,
@@ -89,13 +89,12 @@ function entryOf(item: CborValue | undefined, i: number): { entry: HeaderAttesta
   const what = `header attestation ${i}`;
   if (!isCborMap(item)) throw new CairnError('IMAGE_HEADER_INVALID', `${what} must be a map`);
   assertExactKeys(item, ATTESTATION_KEYS, what, 'IMAGE_HEADER_INVALID');
-  const { algorithm, signature } = item;
-  if (typeof algorithm !== 'string') throw new CairnError('IMAGE_HEADER_INVALID', `${what}: algorithm must be text`);
-  if (isSignatureAlgorithm(algorithm)) return { entry: headerAttestationFromMap(item, what, 'IMAGE_HEADER_INVALID') };
-  // Unknown algorithm: every other field is still checked; the signature only for being bytes.
-  const { validator, signedAt } = headerAttestationFromMap({ ...item, algorithm: SIGNATURE_ALGORITHMS[0] as string, signature: new Uint8Array(algorithmSpec(SIGNATURE_ALGORITHMS[0] as string).signatureBytes) }, what, 'IMAGE_HEADER_INVALID');
+  const fields = signerFieldsOf(item, what, 'IMAGE_HEADER_INVALID');
+  if (isSignatureAlgorithm(fields.algorithm)) return { entry: signedEntryOf(fields, item.signature, what, 'IMAGE_HEADER_INVALID') };
+  // Unknown algorithm: its signature can only be checked for being bytes.
+  const { signature } = item;
   if (!(signature instanceof Uint8Array)) throw new CairnError('IMAGE_HEADER_INVALID', `${what}: signature must be bytes`);
-  return { entry: { validator, signedAt, algorithm: algorithm as SignatureAlgorithm, signature }, unknownAlgorithm: algorithm };
+  return { entry: { ...fields, algorithm: fields.algorithm as SignatureAlgorithm, signature }, unknownAlgorithm: fields.algorithm };
 }
 
 /**

@@ -17,7 +17,7 @@ import { quorumOf, type QuorumStatus } from './finality.ts';
 import type { HeaderAttestation, ImageHeader } from './format.ts';
 import { openImage, type OpenImageOptions } from './image-reader.ts';
 import { CONTENT_TYPE_QUEUE_STATE } from './format.ts';
-import { decodeQueueState, MAX_QUEUE_STATE_BYTES } from '../snapshot/queue-state.ts';
+import { decodeQueueState, MAX_QUEUE_STATE_BYTES, queueStateTooLarge } from '../snapshot/queue-state.ts';
 
 /** What a verifier trusts. */
 export interface Trust {
@@ -171,7 +171,7 @@ function queueCollector(size: number): { stream: Transform; check(): void } {
       },
     }),
     check() {
-      if (!keep) throw new CairnError('QUEUE_STATE_INVALID', `queue state larger than ${MAX_QUEUE_STATE_BYTES} bytes`);
+      if (!keep) throw queueStateTooLarge();
       decodeQueueState(Buffer.concat(parts));
     },
   };

@@ -35,8 +35,7 @@ export interface ImageFile {
 /** Opens the current image file of `entry`. */
 export async function openImageFile(archive: Archive, entry: ArchivedImage): Promise<ImageFile> {
   const all = await archive.read.header(entry);
-  const chain = archive.registry.chains.get(entry.record.chain);
-  const header = servedHeader(all, new Map(chain ? [...chain.validators.values()].map((v) => [v.id, v.weight] as const) : []));
+  const header = servedHeader(all, archive.read.weights(entry.record.chain));
   const prefix = encodeImagePrefix(header);
   const tag = createHash('sha3-256').update(prefix).digest('hex').slice(0, 16);
   const contentSize = entry.record.size;

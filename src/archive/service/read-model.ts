@@ -145,11 +145,15 @@ export class ReadModel {
     return { ...quorum, final: image.finalizedAt !== undefined, ...(image.finalizedAt === undefined ? {} : { finalizedAt: image.finalizedAt }) };
   }
 
+  /** The chain's validators and their weights in today's registry (empty for an unknown chain). */
+  weights(chain: string): Map<string, number> {
+    const entry = this.#registry().chains.get(chain);
+    return new Map(entry ? [...entry.validators.values()].map((v) => [v.id, v.weight] as const) : []);
+  }
+
   /** Whether `attesters` hold more than 2/3 of the chain's weight in today's registry. */
   quorum(chain: string, attesters: readonly string[]): QuorumStatus {
-    const entry = this.#registry().chains.get(chain);
-    const weights = new Map(entry ? [...entry.validators.values()].map((v) => [v.id, v.weight] as const) : []);
-    return quorumOf(attesters, weights);
+    return quorumOf(attesters, this.weights(chain));
   }
 
   /** Every recorded attestation of an image, producer first, then by validator id. */

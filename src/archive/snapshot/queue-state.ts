@@ -79,9 +79,14 @@ export function encodeQueueState(messages: readonly QueueMessage[]): Uint8Array 
   return encodeCbor(checked.map((m) => ({ kind: m.kind, priority: m.priority, payload: m.payload, provenance: { origin: m.provenance.origin, receivedAt: m.provenance.receivedAt, sequence: m.provenance.sequence } })));
 }
 
+/** The error for queue-state content over {@link MAX_QUEUE_STATE_BYTES}. */
+export function queueStateTooLarge(): CairnError {
+  return invalid(`queue state larger than ${MAX_QUEUE_STATE_BYTES} bytes`);
+}
+
 /** Decodes and validates queue-state content. */
 export function decodeQueueState(bytes: Uint8Array): QueueMessage[] {
-  if (bytes.length > MAX_QUEUE_STATE_BYTES) throw invalid(`queue state larger than ${MAX_QUEUE_STATE_BYTES} bytes`);
+  if (bytes.length > MAX_QUEUE_STATE_BYTES) throw queueStateTooLarge();
   let value: CborValue;
   try {
     value = decodeCbor(bytes, queueStateCborBudget(bytes.length));
@@ -98,4 +103,20 @@ export function inPriorityOrder(messages: readonly QueueMessage[]): QueueMessage
     .map((message, index) => ({ message, index }))
     .sort((a, b) => a.message.priority - b.message.priority || a.index - b.index)
     .map((e) => e.message);
+}
+
+/**
+ * Reads queue-state content from a stream and decodes it; refused (`QUEUE_STATE_INVALID`) as
+ * soon as it passes {@link MAX_QUEUE_STATE_BYTES}, before the rest is read.
+ */
+export async function readQueueState(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ bytes: Buffer; messages: QueueMessage[] }> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    size += chunk.length;
+    if (size > MAX_QUEUE_STATE_BYTES) throw queueStateTooLarge();
+    parts.push(chunk);
+  }
+  const bytes = Buffer.concat(parts);
+  return { bytes, messages: decodeQueueState(bytes) };
 }

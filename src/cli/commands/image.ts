@@ -7,13 +7,12 @@ import {
   CONTENT_TYPE_OCTET_STREAM,
   CONTENT_TYPE_QUEUE_STATE,
   FILE_CHUNK_BYTES,
-  MAX_QUEUE_STATE_BYTES,
   checkAttestations,
   createImageFile,
-  decodeQueueState,
   encodeQueueState,
   loadTrust,
   readImageHeader,
+  readQueueState,
   readSigningKeyFile,
   verifyImage,
   type ImageContentSource,
@@ -78,8 +77,7 @@ async function create(options: CreateOptions): Promise<void> {
     contentType = CONTENT_TYPE_QUEUE_STATE;
   } else if (contentType === CONTENT_TYPE_QUEUE_STATE) {
     // What the content type promises is checked before anything is signed (docs/FORMAT.md §7).
-    const bytes = await readQueueStateInput(options.in as string);
-    decodeQueueState(bytes);
+    const { bytes } = await readQueueState(options.in === '-' ? process.stdin : createReadStream(options.in as string));
     content = { stream: [bytes], size: bytes.length };
   } else {
     content = options.in === '-' ? { stream: process.stdin } : { path: options.in as string };
@@ -97,18 +95,6 @@ async function create(options: CreateOptions): Promise<void> {
   });
   if (options.json) return printJson({ file: options.out, ...headerJson(header) });
   printFields([['file', options.out], ...headerSummary(header)]);
-}
-
-/** Queue-state content from a file or stdin, refused past the queue-state limit. */
-async function readQueueStateInput(path: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of (path === '-' ? process.stdin : createReadStream(path)) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_QUEUE_STATE_BYTES) throw new CairnError('QUEUE_STATE_INVALID', `queue state larger than ${MAX_QUEUE_STATE_BYTES} bytes`);
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts);
 }
 
 async function inspect(file: string, options: { json?: boolean; trust?: string[] }): Promise<void> {
