@@ -31,6 +31,7 @@ import { spawnServer } from '../test/support/server-process.ts';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { queueStateContent, writeDatabasePages } from './compressible.ts';
 import { printTable, writeContentFile } from './support.ts';
+import { digestKeyPart, type Digest } from '../src/archive/index.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1' }, 'queue-messages': { type: 'string', default: '1000000' }, 'pages-mib': { type: 'string', default: '512' } } });
 // `--sizes 0` runs the compression rows alone.
@@ -155,7 +156,7 @@ try {
   const bytesOut = async (): Promise<number> => Number(/^cairn_bytes_out_total\{transport="http"\} (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
   /** Bytes of the sealed blob(s) stored for a digest. */
   const storedBytes = async (digest: string): Promise<number> => {
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: minio.bucket, Prefix: `blobs/${digest.slice('sha3-256:'.length)}/` }));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: minio.bucket, Prefix: `blobs/${digestKeyPart(digest as Digest)}/` }));
     return (listed.Contents ?? []).reduce((sum, o) => sum + (o.Size ?? 0), 0);
   };
   /** `zstd -3` of the file, as the CLI does it (or libzstd level 3 in one frame when there is no CLI). */

@@ -33,6 +33,7 @@ import { QsshConnection } from '../src/qssh/connection.ts';
 import { SUPPORTED_KEX } from '../src/qssh/kex.ts';
 import { spawnServer } from '../test/support/server-process.ts';
 import { median, mib, peakRss, printTable, timed, writeContentFile } from './support.ts';
+import { digestKeyPart } from '../src/archive/index.ts';
 
 const { values } = parseArgs({ options: { 'size-gib': { type: 'string', default: '1' }, handshakes: { type: 'string', default: '50' } } });
 const sizeGiB = Number(values['size-gib']);
@@ -83,7 +84,7 @@ try {
       timed(async () => {
         const client = await connectQssh({ target: `127.0.0.1:${port}`, identity, knownHostsPath: join(dir, 'known_hosts') });
         try {
-          await pullImageQssh({ sftp: client.sftp, path: `/images/${header.digest.slice(9)}.cimg`, out: out('qssh.cimg') });
+          await pullImageQssh({ sftp: client.sftp, path: `/images/${digestKeyPart(header.digest)}.cimg`, out: out('qssh.cimg') });
         } finally {
           client.close();
         }

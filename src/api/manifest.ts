@@ -3,7 +3,7 @@
  * verify it offline (every attestation with its signature). JSON by default, deterministic CBOR
  * on `Accept: application/cbor`. Times are milliseconds since the epoch, as signed.
  */
-import type { Archive, ArchivedImage } from '../archive/index.ts';
+import { digestKeyPart, type Archive, type ArchivedImage } from '../archive/index.ts';
 import type { ImageRow } from '../metadata/index.ts';
 import { openImageFile } from '../archive/service/image-file.ts';
 
@@ -50,7 +50,7 @@ export async function summaries(archive: Archive, images: readonly ArchivedImage
 
 /** The content's strong ETag: the digest. */
 export function contentEtag(image: ArchivedImage): string {
-  return `"${image.record.digest.slice(9)}"`;
+  return `"${digestKeyPart(image.record.digest)}"`;
 }
 
 /** Builds the manifest. */

@@ -28,5 +28,6 @@ export { MARKS_PREFIX, digestOfKey, markKey, runKey } from './service/layout.ts'
 export { decodeZstdStream } from './compression/zstd-stream.ts';
 export * from './chunking/content-chunker.ts';
 export * from './chunking/chunk-list.ts';
+export * from './chunking/build-chunk-list.ts';
 export { ChunkIdPool, chunkIdsInOrder } from './hashing/chunk-id-pool.ts';
 export { drainedOrClosed, forEachLimited, KeyedMutex } from './concurrency.ts';

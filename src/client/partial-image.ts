@@ -6,11 +6,11 @@
  * removed; a transfer cut short leaves the partial for the next attempt).
  */
 import { createReadStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
-import { CONTENT_TYPE_QUEUE_STATE, ContentHasher, FILE_CHUNK_BYTES, MAX_QUEUE_STATE_BYTES, queueStateTooLarge, readImageHeader, readQueueState, verifyAttestations, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
+import { CONTENT_TYPE_QUEUE_STATE, ContentHasher, FILE_CHUNK_BYTES, MAX_QUEUE_STATE_BYTES, openImage, queueStateTooLarge, readQueueState, verifyAttestations, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { OffThreadHasher } from '../archive/hashing/off-thread-hasher.ts';
-import { PREAMBLE_BYTES } from '../archive/image/format.ts';
+import { ChunkVerifier } from '../archive/hashing/chunk-verifier.ts';
 
 /** A partial image file: its size so far, its header's length and the header. */
 export interface PartialImage {
@@ -19,39 +19,28 @@ export interface PartialImage {
   readonly header: ImageHeader;
 }
 
-async function partialPrefixLength(part: string): Promise<{ size: number; prefix: number } | undefined> {
-  let handle;
-  try {
-    handle = await open(part, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const size = (await handle.stat()).size;
-    if (size < PREAMBLE_BYTES) return undefined;
-    const preamble = Buffer.alloc(PREAMBLE_BYTES);
-    await handle.read(preamble, 0, PREAMBLE_BYTES, 0);
-    const prefix = PREAMBLE_BYTES + preamble.readUInt32BE(10);
-    return size >= prefix ? { size, prefix } : undefined;
-  } finally {
-    await handle.close();
-  }
-}
-
 /** A partial download of `digest` left by an earlier attempt, if `part` holds a usable one. */
 export async function partialImage(part: string, digest: Digest): Promise<PartialImage | undefined> {
-  const lengths = await partialPrefixLength(part);
-  if (!lengths) return undefined;
   try {
-    const { header } = await readImageHeader(createReadStream(part, { end: lengths.prefix - 1 }));
-    return header.digest === digest ? { ...lengths, header } : undefined;
+    const size = (await stat(part)).size;
+    const { header, prefix } = await prefixOfStream(createReadStream(part));
+    return header.digest === digest && size >= prefix ? { size, prefix, header } : undefined;
   } catch {
-    return undefined; // not a usable partial: start again
+    return undefined; // no usable partial: start again
   }
 }
 
-/** A SHA3-256 that runs off the main thread for large content. */
-function contentHasher(size: number): { update(chunk: Uint8Array): Promise<void> | void; finish(): Promise<Digest>; close(): Promise<void> } {
+/**
+ * Verifies content as it streams: for v1 a SHA3-256 of the whole content (off the main thread
+ * for large content); for v2 each chunk against the header's chunk list (on worker threads).
+ * `finish` resolves with the digest the content has (the header's, for v2 content that matched).
+ */
+function contentHasher(header: ImageHeader): { update(chunk: Uint8Array): Promise<void> | void; finish(): Promise<Digest>; close(): Promise<void> } {
+  const size = header.size;
+  if (header.chunkList) {
+    const verifier = new ChunkVerifier(header.chunkList, size);
+    return { update: (c) => verifier.update(c), finish: async () => (await verifier.finish(), header.digest), close: () => verifier.close() };
+  }
   if (size >= 8 * 1024 * 1024) {
     const hasher = new OffThreadHasher();
     return { update: (c) => hasher.update(c), finish: async () => (await hasher.digest()).digest, close: () => hasher.close() };
@@ -72,8 +61,20 @@ export async function completePartial(part: string, out: string, partial: Partia
   // Signatures first, before spending time on content.
   const report = options.trust ? verifyAttestations(header, options.trust) : undefined;
   const total = partial.prefix + header.size;
-  const hasher = contentHasher(header.size);
+  const hasher = contentHasher(header);
   try {
+    await fill();
+  } catch (error) {
+    // Content that does not match is of no use to a later attempt.
+    if (error instanceof CairnError && error.code === 'DIGEST_MISMATCH') await rm(part, { force: true });
+    throw error;
+  } finally {
+    await hasher.close();
+  }
+  await rename(part, out);
+  return { bytes: total, ...(report ? { report } : {}) };
+
+  async function fill(): Promise<void> {
     let done = partial.prefix;
     if (partial.size > partial.prefix) {
       for await (const chunk of createReadStream(part, { start: partial.prefix, end: partial.size - 1, highWaterMark: FILE_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
@@ -100,16 +101,11 @@ export async function completePartial(part: string, out: string, partial: Partia
     if (done !== total) throw new CairnError('STORE_UNAVAILABLE', 'the download ended early; run the pull again to resume');
     const actual = await hasher.finish();
     if (actual !== header.digest) {
-      await rm(part, { force: true });
       throw new CairnError('DIGEST_MISMATCH', 'the downloaded content does not match its digest', { details: { expected: header.digest, actual } });
     }
     // FORMAT.md §1.1 step 10: what the content type promises (a signed image can still hold a queue state that is not one).
     if (header.contentType === CONTENT_TYPE_QUEUE_STATE) await checkQueueStateContent(part, partial.prefix, header.size);
-  } finally {
-    await hasher.close();
   }
-  await rename(part, out);
-  return { bytes: total, ...(report ? { report } : {}) };
 }
 
 /** Decodes the queue-state content of `part` (at `offset`, `size` bytes); removes `part` and throws QUEUE_STATE_INVALID if it is not one. */
@@ -123,12 +119,27 @@ async function checkQueueStateContent(part: string, offset: number, size: number
   }
 }
 
-/** Parses an image prefix (preamble and header) held in memory. */
+/**
+ * Reads an image's prefix — preamble, header and (v2) its chunk list, checked against the
+ * signed digest — from the start of a stream; `prefix` is the offset of the content.
+ */
+export async function prefixOfStream(source: AsyncIterable<Uint8Array>): Promise<{ header: ImageHeader; prefix: number }> {
+  const opened = await openImage(source);
+  try {
+    const chunkList = await opened.chunkList();
+    return { header: chunkList ? { ...opened.header, chunkList } : opened.header, prefix: opened.contentOffset };
+  } finally {
+    opened.content.destroy();
+  }
+}
+
+/** Parses an image prefix (preamble, header and, v2, chunk list) held in memory. */
 export async function headerOfPrefix(prefix: Uint8Array): Promise<ImageHeader> {
-  const { header } = await readImageHeader((async function* () {
+  const parsed = await prefixOfStream((async function* () {
     yield prefix;
   })());
-  return header;
+  if (parsed.prefix !== prefix.length) throw new CairnError('SIZE_MISMATCH', `the image prefix is ${parsed.prefix} bytes, ${prefix.length} were sent`);
+  return parsed.header;
 }
 
 /** Starts `part` afresh with the image's prefix (preamble and header). */

@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { CairnError } from '../errors.ts';
-import { decodeZstdStream, PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, decodePreamble, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
+import { CHUNK_ENTRY_BYTES, chunkCountBounds, decodeZstdStream, digestKeyPart, prefixLengthOf, PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, decodePreamble, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { request, streamRequest } from './http-client.ts';
 import { headerOfPrefix } from './partial-image.ts';
 import { checkClaim, pullRemote, type ImageClaim, type RemoteImage } from './remote-image.ts';
@@ -48,9 +48,12 @@ const PREFIX_ATTEMPTS = 4;
  * its length (an attestation arrived in between: read the manifest again).
  */
 async function fetchPrefix(conn: { base: string; token?: string }, digest: Digest, init: { signal?: AbortSignal }): Promise<Buffer | undefined> {
-  const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...init })).json()) as { file?: { headerBytes?: unknown } };
+  const manifest = (await (await request(conn, `/v1/images/${digest}`, { headers: { accept: 'application/json' }, ...init })).json()) as { size?: unknown; file?: { headerBytes?: unknown } };
   const headerBytes = manifest.file?.headerBytes;
-  if (typeof headerBytes !== 'number' || !Number.isSafeInteger(headerBytes) || headerBytes <= PREAMBLE_BYTES || headerBytes > PREAMBLE_BYTES + MAX_HEADER_BYTES_LIMIT) throw new CairnError('STORE_ERROR', 'the manifest has no valid file.headerBytes');
+  // The prefix is the preamble, the header and (v2) a chunk list of at most 36 bytes per 256 KiB of content.
+  const contentSize = typeof manifest.size === 'number' && Number.isSafeInteger(manifest.size) && manifest.size >= 0 ? manifest.size : 0;
+  const limit = PREAMBLE_BYTES + MAX_HEADER_BYTES_LIMIT + CHUNK_ENTRY_BYTES * chunkCountBounds(contentSize).max;
+  if (typeof headerBytes !== 'number' || !Number.isSafeInteger(headerBytes) || headerBytes <= PREAMBLE_BYTES || headerBytes > limit) throw new CairnError('STORE_ERROR', 'the manifest has no valid file.headerBytes');
   const prefixResponse = await streamRequest(conn, `/v1/images/${digest}/file`, { headers: { range: `bytes=0-${headerBytes - 1}` }, ...init });
   const chunks: Buffer[] = [];
   let received = 0;
@@ -65,7 +68,10 @@ async function fetchPrefix(conn: { base: string; token?: string }, digest: Diges
   // A connection cut short is not a truncated image: say so, so the pull is simply retried.
   if (received < headerBytes) throw new CairnError('STORE_UNAVAILABLE', `the server stopped after ${received} of the ${headerBytes} bytes of the image header; retry`);
   const prefix = Buffer.concat(chunks);
-  return PREAMBLE_BYTES + decodePreamble(prefix.subarray(0, PREAMBLE_BYTES), MAX_HEADER_BYTES_LIMIT) > headerBytes ? undefined : prefix;
+  const headerEnd = PREAMBLE_BYTES + decodePreamble(prefix.subarray(0, PREAMBLE_BYTES), MAX_HEADER_BYTES_LIMIT);
+  if (headerEnd > headerBytes) return undefined;
+  const length = prefixLengthOf(prefix.subarray(0, PREAMBLE_BYTES), prefix.subarray(PREAMBLE_BYTES, headerEnd));
+  return length > headerBytes ? undefined : prefix.subarray(0, length);
 }
 
 /**
@@ -85,7 +91,7 @@ function decodedBody(response: IncomingMessage, size: number): AsyncIterable<Buf
 
 /** Opens an archived image over HTTP: fetches and parses its prefix; content on demand. */
 export async function openHttpImage(conn: { base: string; token?: string }, digest: Digest, signal?: AbortSignal): Promise<RemoteImage> {
-  const hex = digest.slice('sha3-256:'.length);
+  const hex = digestKeyPart(digest);
   const init = signal ? { signal } : {};
   let prefix: Buffer | undefined;
   for (let attempt = 0; attempt < PREFIX_ATTEMPTS && !prefix; attempt++) prefix = await fetchPrefix(conn, digest, init);

@@ -9,7 +9,7 @@
  * same image (same digest); otherwise the pull starts over.
  */
 import { CairnError } from '../errors.ts';
-import { MAX_HEADER_BYTES_LIMIT, PREAMBLE_BYTES, type Trust } from '../archive/index.ts';
+import { MAX_HEADER_BYTES_LIMIT, PREAMBLE_BYTES, prefixLengthOf, type Trust } from '../archive/index.ts';
 import type { SftpClient } from '../qssh/sftp/sftp-client.ts';
 import { headerOfPrefix } from './partial-image.ts';
 import { checkClaim, pullRemote, type ImageClaim, type RemoteImage, type RemotePullResult } from './remote-image.ts';
@@ -93,9 +93,13 @@ export async function openQsshImage(sftp: SftpClient, path: string, options: { r
     const preamble = await readExact(sftp, handle, 0, PREAMBLE_BYTES);
     const headerLength = preamble.readUInt32BE(10);
     if (headerLength > MAX_HEADER_BYTES_LIMIT) throw new CairnError('IMAGE_HEADER_TOO_LARGE', `the served image declares a ${headerLength}-byte header`);
-    const remotePrefix = PREAMBLE_BYTES + headerLength;
-    if (remotePrefix > remoteSize) throw new CairnError('IMAGE_TRUNCATED', 'the served file is shorter than its header');
-    const prefix = Buffer.concat([preamble, await readExact(sftp, handle, PREAMBLE_BYTES, headerLength)]);
+    if (PREAMBLE_BYTES + headerLength > remoteSize) throw new CairnError('IMAGE_TRUNCATED', 'the served file is shorter than its header');
+    const headerBytes = await readExact(sftp, handle, PREAMBLE_BYTES, headerLength);
+    // Format v2: the chunk list follows the header; the prefix ends where the content starts.
+    const remotePrefix = prefixLengthOf(preamble, headerBytes);
+    if (remotePrefix > remoteSize) throw new CairnError('IMAGE_TRUNCATED', 'the served file is shorter than its chunk list');
+    const list = remotePrefix > PREAMBLE_BYTES + headerLength ? [await readExact(sftp, handle, PREAMBLE_BYTES + headerLength, remotePrefix - PREAMBLE_BYTES - headerLength)] : [];
+    const prefix = Buffer.concat([preamble, headerBytes, ...list]);
     const header = await headerOfPrefix(prefix);
     if (remotePrefix + header.size !== remoteSize) throw new CairnError('SIZE_MISMATCH', `the served file is ${remoteSize} bytes, its header declares ${remotePrefix + header.size}`);
     return {

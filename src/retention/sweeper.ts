@@ -6,7 +6,7 @@
  */
 import { CairnError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { MARKS_PREFIX, forEachLimited, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive, type ArchivedImage } from '../archive/index.ts';
+import { MARKS_PREFIX, forEachLimited, decodeCbor, digestOfKey, encodeCbor, isCborMap, markKey, readObject, runKey, type Archive, type ArchivedImage, type Digest } from '../archive/index.ts';
 import { RETENTION_RULES, decideHeight, type PlanImage, type RetentionDecision, type RetentionPolicy, type RetentionRule } from './planner.ts';
 import { chainPlanContext, planChain } from './chain-plan.ts';
 
@@ -156,7 +156,7 @@ export class RetentionSweeper {
       // not act (clock behind, lease lost) counts nothing it did not do.
       await forEachLimited(planChain(this.#archive, chain, options.policy, options.now), SWEEP_CONCURRENCY, async (d) => {
         rules[d.rule] += 1;
-        const digest = d.digest as `sha3-256:${string}`;
+        const digest = d.digest as Digest;
         const markedAt = marks.get(digest);
         const counts = dryRun || acting();
         let acts = false;

@@ -13,6 +13,7 @@ import { connectQssh } from '../../src/qssh/client.ts';
 import { imageBytes, testRegistry } from '../support/archive-fixtures.ts';
 import { tcp, closed } from '../support/qssh-raw.ts';
 import { startTestServer, TEST_ADMIN_TOKEN } from '../support/server.ts';
+import { digestKeyPart } from '../../src/archive/index.ts';
 
 let dir: string;
 let server: RunningServer;
@@ -84,7 +85,7 @@ describe('/metrics', () => {
     await expect.poll(() => sample('cairn_qssh_failures_total', { reason: 'QSSH_PROTOCOL_ERROR' })).toBe(1);
 
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    expect(text).not.toContain(header.digest.slice(9));
+    expect(text).not.toContain(digestKeyPart(header.digest));
     expect(text).not.toContain(TEST_ADMIN_TOKEN);
   });
 });

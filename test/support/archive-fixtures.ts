@@ -32,9 +32,9 @@ export function testKeyring(): Keyring {
 }
 
 /** Image bytes for content, produced by `producer` and optionally attested by others. */
-export function imageBytes(content: Uint8Array, options: { chain?: string; height?: number; producer?: string; attesters?: string[]; createdAt?: number } = {}): { header: ImageHeader; bytes: Uint8Array } {
+export function imageBytes(content: Uint8Array, options: { chain?: string; height?: number; producer?: string; attesters?: string[]; createdAt?: number; format?: 1 | 2 } = {}): { header: ImageHeader; bytes: Uint8Array } {
   const producer = options.producer ?? 'alice';
-  const { header, bytes } = createImageBytes({ chain: options.chain ?? 'devnet', height: options.height ?? 1000, validator: producer, key: validatorKey(producer), content, createdAt: options.createdAt ?? 1_767_225_600_000 });
+  const { header, bytes } = createImageBytes({ chain: options.chain ?? 'devnet', height: options.height ?? 1000, validator: producer, key: validatorKey(producer), content, createdAt: options.createdAt ?? 1_767_225_600_000, ...(options.format ? { format: options.format } : {}) });
   if (!options.attesters?.length) return { header, bytes };
   const extra = options.attesters.map((v) => {
     const a = signAttestation({ chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, validator: v, signedAt: header.createdAt + 1 }, validatorKey(v));

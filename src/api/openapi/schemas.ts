@@ -8,12 +8,12 @@ import { z } from 'zod';
 import { assertChainId, assertValidatorId, parseDigest, registryDocumentSchema } from '../../archive/index.ts';
 import { CairnError } from '../../errors.ts';
 
-const DIGEST_PATTERN = '^sha3-256:[0-9a-f]{64}$';
+const DIGEST_PATTERN = '^sha3-256(-chunks)?:[0-9a-f]{64}$';
 const CHAIN_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
 const VALIDATOR_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
 
 /** An image digest path parameter. */
-export const digestParam = z.string().meta({ pattern: DIGEST_PATTERN, description: 'Image digest, `sha3-256:` + 64 lowercase hex digits.' }).transform((s) => parseDigest(s));
+export const digestParam = z.string().meta({ pattern: DIGEST_PATTERN, description: 'Image digest: `sha3-256:` (format v1) or `sha3-256-chunks:` (format v2) + 64 lowercase hex digits.' }).transform((s) => parseDigest(s));
 /** A chain id path parameter. */
 export const chainParam = z.string().meta({ pattern: CHAIN_PATTERN, description: 'Chain id.' }).transform((s) => {
   assertChainId(s);

@@ -48,16 +48,19 @@ export class ChunkIdPool {
     this.#waiting.clear();
   }
 
-  /** The id of one chunk (its bytes are copied; the caller keeps its own). */
-  id(bytes: Uint8Array): Promise<Uint8Array> {
+  /**
+   * The id of one chunk. Its bytes are copied (the caller keeps its own) unless `owned` says the
+   * caller gives up `bytes`, a view of a whole ArrayBuffer of its own: then it is transferred.
+   */
+  id(bytes: Uint8Array, options: { owned?: boolean } = {}): Promise<Uint8Array> {
     if (this.#failed) return Promise.reject(this.#failed);
     const seq = this.#seq++;
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
+    const whole = options.owned === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+    const buffer = whole ? (bytes.buffer as ArrayBuffer) : new Uint8Array(bytes).buffer;
     const worker = this.#workers[this.#next++ % this.#workers.length] as Worker;
     return new Promise((resolve, reject) => {
       this.#waiting.set(seq, { resolve, reject });
-      worker.postMessage({ seq, bytes: copy.buffer }, [copy.buffer]);
+      worker.postMessage({ seq, bytes: buffer }, [buffer]);
     });
   }
 

@@ -3,11 +3,13 @@
  *
  * Signed bytes = `cairn/attestation/v1` ‖ 0x00 ‖ dCBOR(statement), where the statement is the
  * map of all eight fields other than the signature (algorithm, chain, contentType, digest as 32
- * bytes, height, signedAt, size, validator). See `docs/FORMAT.md` §Attestations.
+ * bytes, height, signedAt, size, validator). See `docs/FORMAT.md` §Attestations. The digest of
+ * a format-v2 image (a chunk-list digest) is carried under the key `chunksDigest` instead of
+ * `digest`, so a statement about one form can never be read as one about the other.
  */
 import { CairnError } from '../../errors.ts';
 import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
-import { digestFromBytes, digestToBytes } from '../digest.ts';
+import { digestCborKey, digestFromBytes, digestToBytes } from '../digest.ts';
 import { algorithmSpec, isSignatureAlgorithm, type SignatureAlgorithm } from '../keys/algorithms.ts';
 import { signMessage, verifyMessage, type PublicKey, type SigningKey } from '../keys/signing.ts';
 import { isChainId, isContentType, isUint53, isValidatorId, type Attestation, type AttestationStatement, type HeaderAttestation, type ImageHeader } from './format.ts';
@@ -22,7 +24,7 @@ export function statementBytes(statement: AttestationStatement): Uint8Array {
     algorithm: statement.algorithm,
     chain: statement.chain,
     contentType: statement.contentType,
-    digest: digestToBytes(statement.digest),
+    [digestCborKey(statement.digest)]: digestToBytes(statement.digest),
     height: statement.height,
     signedAt: statement.signedAt,
     size: statement.size,
@@ -77,6 +79,8 @@ export function assertStatement(statement: AttestationStatement): void {
 }
 
 const STANDALONE_KEYS = ['algorithm', 'chain', 'contentType', 'digest', 'height', 'signature', 'signedAt', 'size', 'validator'];
+/** A standalone attestation of a format-v2 image: its chunk-list digest under `chunksDigest`. */
+const STANDALONE_KEYS_V2 = STANDALONE_KEYS.map((k) => (k === 'digest' ? 'chunksDigest' : k));
 
 /** Encodes a standalone attestation (all nine fields) as deterministic CBOR. */
 export function encodeAttestation(attestation: Attestation): Uint8Array {
@@ -84,7 +88,7 @@ export function encodeAttestation(attestation: Attestation): Uint8Array {
     algorithm: attestation.algorithm,
     chain: attestation.chain,
     contentType: attestation.contentType,
-    digest: digestToBytes(attestation.digest),
+    [digestCborKey(attestation.digest)]: digestToBytes(attestation.digest),
     height: attestation.height,
     signature: attestation.signature,
     signedAt: attestation.signedAt,
@@ -97,14 +101,15 @@ export function encodeAttestation(attestation: Attestation): Uint8Array {
 export function decodeAttestation(bytes: Uint8Array): Attestation {
   const value = decodeCbor(bytes);
   if (!isCborMap(value)) throw new CairnError('CBOR_MALFORMED', 'attestation must be a CBOR map');
-  assertExactKeys(value, STANDALONE_KEYS, 'attestation', 'CBOR_MALFORMED');
+  const v2 = 'chunksDigest' in value;
+  assertExactKeys(value, v2 ? STANDALONE_KEYS_V2 : STANDALONE_KEYS, 'attestation', 'CBOR_MALFORMED');
   const signer = headerAttestationFromMap(value, 'attestation', 'CBOR_MALFORMED');
   const { chain, height, size, contentType } = value;
-  const digest = value.digest;
+  const digest = v2 ? value.chunksDigest : value.digest;
   if (!isChainId(chain) || !isUint53(height) || !isUint53(size) || !isContentType(contentType) || !(digest instanceof Uint8Array) || digest.length !== 32) {
     throw new CairnError('CBOR_MALFORMED', 'attestation has an invalid chain, height, size, contentType or digest');
   }
-  return { chain, height, size, contentType, digest: digestFromBytes(digest), ...signer };
+  return { chain, height, size, contentType, digest: digestFromBytes(digest, v2 ? 'sha3-256-chunks' : 'sha3-256'), ...signer };
 }
 
 /** Checks that a decoded map has exactly `keys`. */

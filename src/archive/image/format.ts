@@ -1,12 +1,17 @@
 /**
- * Cairn image format v1 — constants, types and field rules. `docs/FORMAT.md` is normative.
+ * Cairn image formats v1 and v2 — constants, types and field rules. `docs/FORMAT.md` is normative.
  *
  *   offset  size  field
  *   0       8     magic            89 43 49 4D 47 0D 0A 1A   ("\x89CIMG\r\n\x1a")
- *   8       2     format version   u16 big-endian, 1
+ *   8       2     format version   u16 big-endian, 1 or 2
  *   10      4     header length L  u32 big-endian, 1 ≤ L ≤ 16 MiB
  *   14      L     header           deterministic CBOR map (see ImageHeader)
- *   14+L    size  content          exactly header.size bytes, then end of file
+ *   v2 only:
+ *   14+L    36·n  chunk list       n = header.chunks entries (FORMAT.md §12.2)
+ *   then    size  content          exactly header.size bytes, then end of file
+ *
+ * The digest's form decides the version: `sha3-256:` (the content's hash) is v1,
+ * `sha3-256-chunks:` (the hash of the chunk list) is v2.
  */
 import { CairnError } from '../../errors.ts';
 import type { Digest } from '../digest.ts';
@@ -14,8 +19,14 @@ import type { SignatureAlgorithm } from '../keys/algorithms.ts';
 
 /** The 8 magic bytes every image file starts with. */
 export const IMAGE_MAGIC = Uint8Array.of(0x89, 0x43, 0x49, 0x4d, 0x47, 0x0d, 0x0a, 0x1a);
-/** The only format version this implementation reads and writes. */
-export const IMAGE_FORMAT_VERSION = 1;
+/** Format v1: the digest is SHA3-256 of the content. */
+export const IMAGE_FORMAT_V1 = 1;
+/** Format v2: the digest is SHA3-256 of the content's chunk list, which follows the header. */
+export const IMAGE_FORMAT_V2 = 2;
+/** The format versions this implementation reads and writes. */
+export type ImageFormatVersion = typeof IMAGE_FORMAT_V1 | typeof IMAGE_FORMAT_V2;
+/** Newest format version, written by default. */
+export const IMAGE_FORMAT_VERSION: ImageFormatVersion = IMAGE_FORMAT_V2;
 /** Bytes before the header: magic, version, header length. */
 export const PREAMBLE_BYTES = 14;
 /** Largest header length the format allows. */
@@ -68,6 +79,16 @@ export interface ImageHeader {
   readonly createdAt: number;
   /** Producer first, then the other validators in ascending id order. */
   readonly attestations: readonly HeaderAttestation[];
+  /**
+   * Format v2 only (a `sha3-256-chunks:` digest): the encoded chunk list (36 bytes per chunk,
+   * FORMAT.md §12.2), which hashes to `digest`. Absent for v1.
+   */
+  readonly chunkList?: Uint8Array;
+}
+
+/** The format version of an image with this header: 2 for a chunk-list digest, else 1. */
+export function formatVersionOf(header: Pick<ImageHeader, 'digest'>): ImageFormatVersion {
+  return header.digest.startsWith('sha3-256-chunks:') ? IMAGE_FORMAT_V2 : IMAGE_FORMAT_V1;
 }
 
 const CHAIN_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;

@@ -1,13 +1,15 @@
 /**
- * Encoding and strict decoding of the image preamble and header (format v1).
+ * Encoding and strict decoding of the image preamble and header (formats v1 and v2).
  */
 import { CairnError } from '../../errors.ts';
 import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
 import { algorithmSpec, isSignatureAlgorithm, type SignatureAlgorithm } from '../keys/algorithms.ts';
 import { digestFromBytes, digestToBytes } from '../digest.ts';
+import { CHUNK_ENTRY_BYTES, chunkCountBounds } from '../chunking/chunk-list.ts';
 import { assertExactKeys, signedEntryOf, signerFieldsOf } from './attestation.ts';
 import {
-  IMAGE_FORMAT_VERSION,
+  IMAGE_FORMAT_V1,
+  IMAGE_FORMAT_V2,
   IMAGE_MAGIC,
   MAX_ATTESTATIONS,
   MAX_HEADER_BYTES_LIMIT,
@@ -15,11 +17,15 @@ import {
   isChainId,
   isContentType,
   isUint53,
+  formatVersionOf,
   type HeaderAttestation,
+  type ImageFormatVersion,
   type ImageHeader,
 } from './format.ts';
 
 const HEADER_KEYS = ['attestations', 'chain', 'contentType', 'createdAt', 'digest', 'height', 'size'];
+/** Format v2: the chunk-list digest under its own key, and the number of chunks in the list. */
+const HEADER_KEYS_V2 = ['attestations', 'chain', 'chunks', 'chunksDigest', 'contentType', 'createdAt', 'height', 'size'];
 const ATTESTATION_KEYS = ['algorithm', 'signature', 'signedAt', 'validator'];
 /**
  * The most a well-formed header can hold: the header map (7 keys, 7 values), the attestations
@@ -27,13 +33,20 @@ const ATTESTATION_KEYS = ['algorithm', 'signature', 'signedAt', 'validator'];
  * decoding, so no header makes the decoder build more than this many items.
  */
 export const HEADER_CBOR_BUDGET = { maxItems: 1 + 2 * HEADER_KEYS.length + 1 + MAX_ATTESTATIONS * (1 + 2 * ATTESTATION_KEYS.length), maxDepth: 3 };
+/** The same for a v2 header (one more key). */
+export const HEADER_CBOR_BUDGET_V2 = { maxItems: HEADER_CBOR_BUDGET.maxItems + 2, maxDepth: 3 };
+
+/** The item budget of a header of format `version`. */
+export function headerBudget(version: ImageFormatVersion): { maxItems: number; maxDepth: number } {
+  return version === IMAGE_FORMAT_V2 ? HEADER_CBOR_BUDGET_V2 : HEADER_CBOR_BUDGET;
+}
 
 /** Encodes the 14-byte preamble for a header of `headerLength` bytes. */
-export function encodePreamble(headerLength: number): Uint8Array {
+export function encodePreamble(headerLength: number, version: ImageFormatVersion = IMAGE_FORMAT_V1): Uint8Array {
   const out = new Uint8Array(PREAMBLE_BYTES);
   out.set(IMAGE_MAGIC, 0);
   const view = new DataView(out.buffer);
-  view.setUint16(8, IMAGE_FORMAT_VERSION);
+  view.setUint16(8, version);
   view.setUint32(10, headerLength);
   return out;
 }
@@ -49,8 +62,8 @@ export function checkPreamblePrefix(bytes: Uint8Array): void {
   }
   if (bytes.length >= 10) {
     const version = ((bytes[8] as number) << 8) | (bytes[9] as number);
-    if (version !== IMAGE_FORMAT_VERSION) {
-      throw new CairnError('IMAGE_UNSUPPORTED_VERSION', `image format version ${version} is not supported (this reader supports ${IMAGE_FORMAT_VERSION})`, { details: { version } });
+    if (version !== IMAGE_FORMAT_V1 && version !== IMAGE_FORMAT_V2) {
+      throw new CairnError('IMAGE_UNSUPPORTED_VERSION', `image format version ${version} is not supported (this reader supports ${IMAGE_FORMAT_V1} and ${IMAGE_FORMAT_V2})`, { details: { version } });
     }
   }
 }
@@ -70,18 +83,34 @@ export function decodePreamble(bytes: Uint8Array, maxHeaderBytes: number): numbe
   return length;
 }
 
-/** Encodes a header as deterministic CBOR, after checking its invariants. */
+/** The format version a preamble declares (call after {@link decodePreamble} accepted it). */
+export function preambleVersion(preamble: Uint8Array): ImageFormatVersion {
+  return (((preamble[8] as number) << 8) | (preamble[9] as number)) === IMAGE_FORMAT_V2 ? IMAGE_FORMAT_V2 : IMAGE_FORMAT_V1;
+}
+
+/**
+ * Length of an image's prefix — preamble, header and (v2) chunk list: the offset of its content —
+ * from its preamble and header bytes (the header is decoded and validated).
+ */
+export function prefixLengthOf(preamble: Uint8Array, headerBytes: Uint8Array): number {
+  const { chunks } = decodeHeaderOf(headerBytes, preambleVersion(preamble));
+  return PREAMBLE_BYTES + headerBytes.length + chunks * CHUNK_ENTRY_BYTES;
+}
+
+/** Encodes a header as deterministic CBOR, after checking its invariants (v2 when its digest is a chunk-list digest). */
 export function encodeHeader(header: ImageHeader): Uint8Array {
   assertHeaderInvariants(header);
-  return encodeCbor({
+  const common = {
     attestations: header.attestations.map((a) => ({ algorithm: a.algorithm, signature: a.signature, signedAt: a.signedAt, validator: a.validator })),
     chain: header.chain,
     contentType: header.contentType,
     createdAt: header.createdAt,
-    digest: digestToBytes(header.digest),
     height: header.height,
     size: header.size,
-  });
+  };
+  if (formatVersionOf(header) === IMAGE_FORMAT_V1) return encodeCbor({ ...common, digest: digestToBytes(header.digest) });
+  if (!header.chunkList) throw new CairnError('INTERNAL', 'a format-v2 header needs its chunk list');
+  return encodeCbor({ ...common, chunks: header.chunkList.length / CHUNK_ENTRY_BYTES, chunksDigest: digestToBytes(header.digest) });
 }
 
 /** An entry's fields, its algorithm unchecked (and its signature length unchecked when the algorithm is unknown). */
@@ -104,25 +133,42 @@ function entryOf(item: CborValue | undefined, i: number): { entry: HeaderAttesta
  * @throws CairnError `CBOR_*` (§2), `IMAGE_HEADER_INVALID`, `UNKNOWN_ALGORITHM`
  */
 export function decodeHeader(bytes: Uint8Array): ImageHeader {
-  const value = decodeCbor(bytes, HEADER_CBOR_BUDGET);
+  return decodeHeaderOf(bytes, IMAGE_FORMAT_V1).header;
+}
+
+/**
+ * Decodes and validates the header of a file of format `version`. For v2 the header has no
+ * `chunkList` yet: `chunks` says how many entries the list after the header has (checked against
+ * the bounds the size allows, so the list is bounded by the signed size).
+ */
+export function decodeHeaderOf(bytes: Uint8Array, version: ImageFormatVersion): { header: ImageHeader; chunks: number } {
+  const v2 = version === IMAGE_FORMAT_V2;
+  const value = decodeCbor(bytes, headerBudget(version));
   if (!isCborMap(value)) throw new CairnError('IMAGE_HEADER_INVALID', 'header must be a CBOR map');
-  assertExactKeys(value, HEADER_KEYS, 'header', 'IMAGE_HEADER_INVALID');
-  const { chain, height, size, contentType, createdAt, digest, attestations } = value;
+  assertExactKeys(value, v2 ? HEADER_KEYS_V2 : HEADER_KEYS, 'header', 'IMAGE_HEADER_INVALID');
+  const { chain, height, size, contentType, createdAt, attestations, chunks } = value;
+  const digest = v2 ? value.chunksDigest : value.digest;
   if (!isChainId(chain)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: invalid chain id');
   if (!isUint53(height)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: height must be an unsigned integer below 2^53');
   if (!isUint53(size)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: size must be an unsigned integer below 2^53');
   if (!isContentType(contentType)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: invalid contentType (§7: lowercase type/subtype, RFC 6838 characters, at most 64/127)');
   if (!isUint53(createdAt)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: createdAt must be an unsigned integer (ms since epoch)');
-  if (!(digest instanceof Uint8Array) || digest.length !== 32) throw new CairnError('IMAGE_HEADER_INVALID', 'header: digest must be 32 bytes');
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) throw new CairnError('IMAGE_HEADER_INVALID', `header: ${v2 ? 'chunksDigest' : 'digest'} must be 32 bytes`);
+  if (v2) {
+    const bounds = chunkCountBounds(size);
+    if (!isUint53(chunks) || chunks < bounds.min || chunks > bounds.max) {
+      throw new CairnError('IMAGE_HEADER_INVALID', `header: chunks must be an integer in [${bounds.min}, ${bounds.max}] for ${size} bytes of content`);
+    }
+  }
   if (!Array.isArray(attestations)) throw new CairnError('IMAGE_HEADER_INVALID', 'header: attestations must be an array');
   if (attestations.length === 0) throw new CairnError('IMAGE_HEADER_INVALID', 'header: at least the producer attestation is required');
   if (attestations.length > MAX_ATTESTATIONS) throw new CairnError('IMAGE_HEADER_INVALID', `header: more than ${MAX_ATTESTATIONS} attestations`);
   const parsed = attestations.map((item, i) => entryOf(item, i));
-  const header: ImageHeader = { chain, height, size, contentType, createdAt, digest: digestFromBytes(digest), attestations: parsed.map((p) => p.entry) };
+  const header: ImageHeader = { chain, height, size, contentType, createdAt, digest: digestFromBytes(digest, v2 ? 'sha3-256-chunks' : 'sha3-256'), attestations: parsed.map((p) => p.entry) };
   assertHeaderInvariants(header);
   const unknown = parsed.find((p) => p.unknownAlgorithm !== undefined)?.unknownAlgorithm;
   if (unknown !== undefined) algorithmSpec(unknown); // throws UNKNOWN_ALGORITHM
-  return header;
+  return { header, chunks: v2 ? (chunks as number) : 0 };
 }
 
 /**

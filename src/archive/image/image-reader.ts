@@ -4,13 +4,20 @@
  * digest and size have been checked, so a consumer never receives the complete bytes of a
  * corrupted image: the stream fails instead (`DIGEST_MISMATCH`, `IMAGE_TRUNCATED`,
  * `IMAGE_TRAILING_BYTES`).
+ *
+ * Format v2: the chunk list after the header is read (by {@link OpenedImage.chunkList}, or first
+ * thing by the content stream) and checked against the signed digest and the size rules; then
+ * each chunk of the content is hashed as it completes — on a pool of worker threads for large
+ * content, so every core hashes — and checked against its entry.
  */
 import { Readable } from 'node:stream';
 import { CairnError } from '../../errors.ts';
 import { ContentHasher } from '../digest.ts';
 import { OffThreadHasher } from '../hashing/off-thread-hasher.ts';
-import { DEFAULT_MAX_HEADER_BYTES, PREAMBLE_BYTES, type ImageHeader } from './format.ts';
-import { HEADER_CBOR_BUDGET, checkPreamblePrefix, decodeHeader, decodePreamble } from './header-codec.ts';
+import { DEFAULT_MAX_HEADER_BYTES, IMAGE_FORMAT_V2, PREAMBLE_BYTES, type ImageFormatVersion, type ImageHeader } from './format.ts';
+import { checkPreamblePrefix, decodeHeaderOf, decodePreamble, headerBudget, preambleVersion } from './header-codec.ts';
+import { CHUNK_ENTRY_BYTES, assertChunkListShape, chunkListDigestOf } from '../chunking/chunk-list.ts';
+import { ChunkVerifier } from '../hashing/chunk-verifier.ts';
 import { CborBudgetScanner } from '../cbor/cbor-budget.ts';
 
 /** Options for {@link openImage}. */
@@ -21,11 +28,20 @@ export interface OpenImageOptions {
 
 /** An image whose header has been read and validated; content not yet read. */
 export interface OpenedImage {
+  /** The header; for v2 without its chunk list (see {@link chunkList}). */
   readonly header: ImageHeader;
+  readonly version: ImageFormatVersion;
   /** The header's CBOR bytes exactly as read. */
   readonly headerBytes: Uint8Array;
-  /** Offset of the first content byte in the file. */
+  /** Offset of the first content byte in the file (after the chunk list, for v2). */
   readonly contentOffset: number;
+  /**
+   * Format v2: reads the chunk list (once) and checks it against the signed digest
+   * (`DIGEST_MISMATCH`) and the size rules (`CHUNK_LIST_INVALID`); v1: undefined. Call it after
+   * the signatures were checked, before the content, to have the list first; the content
+   * stream calls it otherwise.
+   */
+  chunkList(): Promise<Uint8Array | undefined>;
   /**
    * The content. Consume it exactly once; it errors with a {@link CairnError} if the content
    * does not match the header. Destroy it to stop early.
@@ -117,22 +133,42 @@ export async function openImage(source: AsyncIterable<Uint8Array>, options: Open
       checkPreamblePrefix(seen);
     });
     const headerLength = decodePreamble(preamble, options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+    const version = preambleVersion(preamble);
     // The header's CBOR is checked against its item budget as it arrives: a header built to
     // explode the decoder is refused after its first kilobytes, not after megabytes.
-    const budget = new CborBudgetScanner(HEADER_CBOR_BUDGET, headerLength);
+    const budget = new CborBudgetScanner(headerBudget(version), headerLength);
     const headerBytes = await reader.readExactly(headerLength, 'header', (bytes) => budget.push(bytes));
-    const header = decodeHeader(headerBytes);
-    const content = contentStream(reader, header);
-    return { header, headerBytes, contentOffset: PREAMBLE_BYTES + headerLength, content };
+    const { header, chunks } = decodeHeaderOf(headerBytes, version);
+    let list: Promise<Uint8Array | undefined> | undefined;
+    const chunkList = (): Promise<Uint8Array | undefined> => (list ??= version === IMAGE_FORMAT_V2 ? readChunkList(reader, header, chunks) : Promise.resolve(undefined));
+    const content = contentStream(reader, header, chunkList);
+    return { header, version, headerBytes, contentOffset: PREAMBLE_BYTES + headerLength + chunks * CHUNK_ENTRY_BYTES, chunkList, content };
   } catch (error) {
     await reader.close().catch(() => undefined);
     throw error;
   }
 }
 
+/** Reads the v2 chunk list after the header and checks it (FORMAT.md §1.1 step 8). */
+async function readChunkList(reader: ChunkReader, header: ImageHeader, chunks: number): Promise<Uint8Array> {
+  const list = await reader.readExactly(chunks * CHUNK_ENTRY_BYTES, 'chunk list');
+  checkChunkList(header, list);
+  return list;
+}
+
+/**
+ * Checks a v2 chunk list against the header's (signed) digest — `DIGEST_MISMATCH` — and then the
+ * size rules — `CHUNK_LIST_INVALID` (FORMAT.md §1.1 step 8).
+ */
+export function checkChunkList(header: Pick<ImageHeader, 'digest' | 'size'>, list: Uint8Array): void {
+  const digest = chunkListDigestOf(list, header.size);
+  if (digest !== header.digest) throw new CairnError('DIGEST_MISMATCH', 'the chunk list does not match the signed digest', { details: { expected: header.digest, actual: digest } });
+  assertChunkListShape(list, header.size);
+}
+
 /** Wraps the verifying generator in a Readable that closes the source however it ends. */
-function contentStream(reader: ChunkReader, header: ImageHeader): Readable {
-  const chunks = verifiedContent(reader, header);
+function contentStream(reader: ChunkReader, header: ImageHeader, chunkList: () => Promise<Uint8Array | undefined>): Readable {
+  const chunks = verifiedContent(reader, header, chunkList);
   return new Readable({
     read() {
       void chunks.next().then(
@@ -157,7 +193,15 @@ function contentStream(reader: ChunkReader, header: ImageHeader): Readable {
 /** Content at least this large is hashed on a worker thread (see OffThreadHasher). */
 const OFF_THREAD_MIN_BYTES = 8 * 1024 * 1024;
 
-async function* verifiedContent(reader: ChunkReader, header: ImageHeader): AsyncGenerator<Uint8Array> {
+async function* verifiedContent(reader: ChunkReader, header: ImageHeader, chunkList: () => Promise<Uint8Array | undefined>): AsyncGenerator<Uint8Array> {
+  const list = await chunkList().catch(async (error: unknown) => {
+    await reader.close().catch(() => undefined);
+    throw error;
+  });
+  if (list) {
+    yield* verifiedChunks(reader, header, list);
+    return;
+  }
   const offThread = header.size >= OFF_THREAD_MIN_BYTES ? new OffThreadHasher() : undefined;
   const inline = offThread ? undefined : new ContentHasher();
   let seen = 0;
@@ -184,6 +228,29 @@ async function* verifiedContent(reader: ChunkReader, header: ImageHeader): Async
     if (held) yield held;
   } finally {
     await offThread?.close();
+    await reader.close().catch(() => undefined);
+  }
+}
+
+/**
+ * v2 content: each chunk is checked against its entry once complete (ChunkVerifier); bytes flow
+ * on meanwhile, the last piece held back until every chunk has been checked.
+ */
+async function* verifiedChunks(reader: ChunkReader, header: ImageHeader, list: Uint8Array): AsyncGenerator<Uint8Array> {
+  const verifier = new ChunkVerifier(list, header.size);
+  let held: Uint8Array | undefined;
+  try {
+    for await (const piece of reader.rest()) {
+      if (piece.length === 0) continue;
+      if (piece.length > header.size - verifier.seen) throw new CairnError('IMAGE_TRAILING_BYTES', `image has bytes after its ${header.size}-byte content`);
+      await verifier.update(piece);
+      if (held) yield held;
+      held = piece;
+    }
+    await verifier.finish();
+    if (held) yield held;
+  } finally {
+    await verifier.close();
     await reader.close().catch(() => undefined);
   }
 }

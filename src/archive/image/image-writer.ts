@@ -1,7 +1,11 @@
 /**
- * Streaming image writers.
+ * Streaming image writers, of format v2 by default (`format: 1` for v1).
  *
- * `createImageFile` writes a signed image file in one pass over the content: the header's
+ * Format v2: a first pass over the content cuts it and hashes its chunks on worker threads (the
+ * chunk list gives the header's length and digest), a second pass copies the content after the
+ * header and list. Content given as a stream is spooled to a temporary file first.
+ *
+ * Format v1: `createImageFile` writes a signed image file in one pass over the content: the header's
  * length does not depend on the digest or signature values (both fixed-length byte strings),
  * so the content is written at its final offset while it is hashed, and the real header is
  * written in front of it at the end. Content of unknown length is first spooled to a temporary
@@ -9,14 +13,15 @@
  * output path is left untouched.
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { CairnError } from '../../errors.ts';
 import { ContentHasher, type Digest } from '../digest.ts';
 import { createTempSibling, type TempSibling } from '../fs/atomic-write.ts';
 import { algorithmSpec } from '../keys/algorithms.ts';
 import type { SigningKey } from '../keys/signing.ts';
 import { signAttestation } from './attestation.ts';
-import { CONTENT_TYPE_OCTET_STREAM, PREAMBLE_BYTES, assertChainId, assertValidatorId, isContentType, isUint53, type HeaderAttestation, type ImageHeader } from './format.ts';
+import { buildChunkList, chunkListOfBytes } from '../chunking/build-chunk-list.ts';
+import { CONTENT_TYPE_OCTET_STREAM, IMAGE_FORMAT_V2, IMAGE_FORMAT_VERSION, PREAMBLE_BYTES, formatVersionOf, type ImageFormatVersion, assertChainId, assertValidatorId, isContentType, isUint53, type HeaderAttestation, type ImageHeader } from './format.ts';
 import { encodeHeader, encodePreamble } from './header-codec.ts';
 
 /** Read size used when streaming content from files. */
@@ -39,33 +44,45 @@ export interface CreateImageFileOptions {
   createdAt?: number;
   /** Replace an existing `out` (default false). */
   overwrite?: boolean;
+  /** Image format version (default {@link IMAGE_FORMAT_VERSION}, 2). */
+  format?: ImageFormatVersion;
 }
 
-/** The preamble followed by the encoded header: everything before the content. */
+/** Everything before the content: the preamble, the encoded header and (format v2) the chunk list. */
 export function encodeImagePrefix(header: ImageHeader): Uint8Array {
   const headerBytes = encodeHeader(header);
-  const out = new Uint8Array(PREAMBLE_BYTES + headerBytes.length);
-  out.set(encodePreamble(headerBytes.length), 0);
+  const list = header.chunkList ?? new Uint8Array(0);
+  const out = new Uint8Array(PREAMBLE_BYTES + headerBytes.length + list.length);
+  out.set(encodePreamble(headerBytes.length, formatVersionOf(header)), 0);
   out.set(headerBytes, PREAMBLE_BYTES);
+  out.set(list, PREAMBLE_BYTES + headerBytes.length);
   return out;
 }
 
-/** Signs the producer attestation and returns the header for given content digest and size. */
-export function producerHeader(fields: { chain: string; height: number; validator: string; contentType: string; createdAt: number; digest: Digest; size: number }, key: SigningKey): ImageHeader {
+/** Signs the producer attestation and returns the header for given content digest and size (and, v2, chunk list). */
+export function producerHeader(fields: { chain: string; height: number; validator: string; contentType: string; createdAt: number; digest: Digest; size: number; chunkList?: Uint8Array }, key: SigningKey): ImageHeader {
   const attestation = signAttestation(
     { chain: fields.chain, height: fields.height, digest: fields.digest, size: fields.size, contentType: fields.contentType, validator: fields.validator, signedAt: fields.createdAt },
     key,
   );
   const producer: HeaderAttestation = { validator: attestation.validator, signedAt: attestation.signedAt, algorithm: attestation.algorithm, signature: attestation.signature };
-  return { chain: fields.chain, height: fields.height, digest: fields.digest, size: fields.size, contentType: fields.contentType, createdAt: fields.createdAt, attestations: [producer] };
+  const header = { chain: fields.chain, height: fields.height, digest: fields.digest, size: fields.size, contentType: fields.contentType, createdAt: fields.createdAt, attestations: [producer] };
+  return fields.chunkList ? { ...header, chunkList: fields.chunkList } : header;
 }
 
 /** Builds a whole image in memory; for small content such as queue states. */
 export function createImageBytes(options: Omit<CreateImageFileOptions, 'content' | 'out' | 'overwrite'> & { content: Uint8Array }): { header: ImageHeader; bytes: Uint8Array } {
   const fields = checkFields(options);
-  const hasher = new ContentHasher();
-  hasher.update(options.content);
-  const header = producerHeader({ ...fields, digest: hasher.digest(), size: options.content.length }, options.key);
+  let hashed: { digest: Digest; chunkList?: Uint8Array };
+  if ((options.format ?? IMAGE_FORMAT_VERSION) === IMAGE_FORMAT_V2) {
+    const built = chunkListOfBytes(options.content);
+    hashed = { digest: built.digest, chunkList: built.list };
+  } else {
+    const hasher = new ContentHasher();
+    hasher.update(options.content);
+    hashed = { digest: hasher.digest() };
+  }
+  const header = producerHeader({ ...fields, ...hashed, size: options.content.length }, options.key);
   const prefix = encodeImagePrefix(header);
   const bytes = new Uint8Array(prefix.length + options.content.length);
   bytes.set(prefix, 0);
@@ -93,7 +110,7 @@ function placeholderPrefixLength(fields: { chain: string; height: number; valida
   return encodeImagePrefix({
     chain: fields.chain,
     height: fields.height,
-    digest: `sha3-256:${'0'.repeat(64)}`,
+    digest: `sha3-256:${'0'.repeat(64)}`, // v1 only: a v2 prefix is written once its list is known
     size: fields.size,
     contentType: fields.contentType,
     createdAt: fields.createdAt,
@@ -104,14 +121,21 @@ function placeholderPrefixLength(fields: { chain: string; height: number; valida
 /** Creates a signed image file from content in one pass; returns its header. */
 export async function createImageFile(options: CreateImageFileOptions): Promise<ImageHeader> {
   const fields = checkFields(options);
-  if ('stream' in options.content && options.content.size === undefined) {
+  const v2 = (options.format ?? IMAGE_FORMAT_VERSION) === IMAGE_FORMAT_V2;
+  if ('stream' in options.content && (options.content.size === undefined || v2)) {
+    const declared = options.content.size;
+    if (declared !== undefined && !isUint53(declared)) throw new CairnError('INVALID_ARGUMENT', 'content size must be an integer in [0, 2^53 - 1]');
     const spool = await spoolToTemp(options.out, options.content.stream);
     try {
+      if (declared !== undefined && spool.size !== declared) {
+        throw new CairnError('SIZE_MISMATCH', `content was ${spool.size} bytes, expected ${declared}`, { details: { expected: declared, actual: spool.size } });
+      }
       return await createImageFile({ ...options, content: { path: spool.path } });
     } finally {
       await spool.discard();
     }
   }
+  if (v2) return createChunkedImageFile(options, fields, options.content as { path: string });
   const source = await openSource(options.content);
   const prefixLength = placeholderPrefixLength({ ...fields, size: source.size }, options.key);
   const temp = await createTempSibling(options.out, { overwrite: options.overwrite ?? false });
@@ -124,6 +148,34 @@ export async function createImageFile(options: CreateImageFileOptions): Promise<
     const prefix = encodeImagePrefix(header);
     if (prefix.length !== prefixLength) throw new CairnError('INTERNAL', 'image header length changed between placeholder and final header');
     await temp.handle.write(prefix, 0, prefix.length, 0);
+    await temp.commit();
+    return header;
+  } catch (error) {
+    await temp.discard();
+    throw error;
+  }
+}
+
+/**
+ * Format v2 from a file: pass 1 builds the chunk list (hashing on workers), pass 2 copies the
+ * content after the signed prefix. The input must not change in between (size and mtime are
+ * compared after the copy).
+ */
+async function createChunkedImageFile(options: CreateImageFileOptions, fields: ReturnType<typeof checkFields>, content: { path: string }): Promise<ImageHeader> {
+  const first = await openSource(content);
+  const before = await stat(content.path);
+  const built = await buildChunkList(first.chunks, first.size);
+  const header = producerHeader({ ...fields, digest: built.digest, size: built.size, chunkList: built.list }, options.key);
+  const prefix = encodeImagePrefix(header);
+  const temp = await createTempSibling(options.out, { overwrite: options.overwrite ?? false });
+  try {
+    await temp.handle.write(prefix, 0, prefix.length, 0);
+    const second = await openSource(content);
+    const copied = await copyHashing(second.chunks, temp, prefix.length, { hash: false });
+    const after = await stat(content.path);
+    if (copied.size !== built.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new CairnError('SIZE_MISMATCH', `${content.path} changed while the image was created; create it again`, { details: { expected: built.size, actual: copied.size } });
+    }
     await temp.commit();
     return header;
   } catch (error) {
@@ -157,15 +209,18 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
  * Hashes chunks and writes them at `offset` onwards, with a bounded number of writes in flight
  * so hashing (main thread) and writing (libuv pool) overlap while memory stays bounded.
  */
-async function copyHashing(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, temp: TempSibling, offset: number): Promise<{ digest: Digest; size: number }> {
+async function copyHashing(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, temp: TempSibling, offset: number, options: { hash?: boolean } = {}): Promise<{ digest: Digest; size: number }> {
   const hasher = new ContentHasher();
+  const hash = options.hash ?? true;
+  let size = 0;
   let position = offset;
   let unflushed = 0;
   let flush: Promise<unknown> | undefined;
   const inFlight: Array<Promise<unknown>> = [];
   try {
     for await (const chunk of chunks) {
-      hasher.update(chunk);
+      if (hash) hasher.update(chunk);
+      size += chunk.length;
       while (inFlight.length >= MAX_WRITES_IN_FLIGHT) await inFlight.shift();
       const write = temp.handle.write(chunk, 0, chunk.length, position);
       write.catch(() => undefined); // observed when awaited; avoids an unhandled rejection meanwhile
@@ -183,10 +238,10 @@ async function copyHashing(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Arr
     await Promise.allSettled([...inFlight, flush]);
   }
   await Promise.all(inFlight);
-  return { digest: hasher.digest(), size: hasher.size };
+  return { digest: hasher.digest(), size };
 }
 
-async function spoolToTemp(out: string, stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<TempSibling> {
+async function spoolToTemp(out: string, stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<TempSibling & { size: number }> {
   const spool = await createTempSibling(`${out}.spool`, { mode: 0o600 });
   try {
     let position = 0;
@@ -194,7 +249,7 @@ async function spoolToTemp(out: string, stream: AsyncIterable<Uint8Array> | Iter
       await spool.handle.write(chunk, 0, chunk.length, position);
       position += chunk.length;
     }
-    return spool;
+    return Object.assign(spool, { size: position });
   } catch (error) {
     await spool.discard();
     throw error;

@@ -262,7 +262,9 @@ export class Archive {
       } finally {
         this.#uploading.delete(blobKey);
       }
-      return await this.#locks.run(header.digest, () => this.#commit(header, blob, attestations));
+      const chunkList = await opened.chunkList(); // read and checked by the content stream already
+      const full = chunkList ? { ...header, chunkList } : header;
+      return await this.#locks.run(header.digest, () => this.#commit(full, blob, attestations));
     } catch (error) {
       opened.content.destroy();
       throw error;
@@ -281,7 +283,18 @@ export class Archive {
       if (raced.record.chain !== header.chain || raced.record.height !== header.height) throw this.#conflict(raced);
       return { created: false, image: raced, addedAttestations: await this.#addAttestations(raced, attestations) };
     }
-    const record: ImageRecord = { chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, createdAt: header.createdAt, storedAt: this.#now(), producer: header.attestations[0] as HeaderAttestation, blob };
+    const record: ImageRecord = {
+      chain: header.chain,
+      height: header.height,
+      digest: header.digest,
+      ...(header.chunkList ? { chunkList: header.chunkList } : {}),
+      size: header.size,
+      contentType: header.contentType,
+      createdAt: header.createdAt,
+      storedAt: this.#now(),
+      producer: header.attestations[0] as HeaderAttestation,
+      blob,
+    };
     let created: boolean;
     try {
       created = await this.store.createIfAbsent(imageRecordKey(header.chain, header.height, header.digest), encodeImageRecord(record));

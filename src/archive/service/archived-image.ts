@@ -3,7 +3,7 @@
  * state), and the opaque page cursors of listings.
  */
 import { CairnError } from '../../errors.ts';
-import type { Digest } from '../digest.ts';
+import { DIGEST_KEY_PART, digestFromKeyPart, digestKeyPart, type Digest } from '../digest.ts';
 import type { ImageRow } from '../../metadata/index.ts';
 import { decodeImageRecord, type ImageRecord } from './image-record.ts';
 
@@ -30,12 +30,13 @@ export function archivedImage(row: ImageRow): ArchivedImage {
 
 /** The cursor after `record` in a listing. */
 export function encodeCursor(record: { height: number; digest: Digest }): string {
-  return Buffer.from(`${record.height}:${record.digest.slice(9)}`).toString('base64url');
+  return Buffer.from(`${record.height}:${digestKeyPart(record.digest)}`).toString('base64url');
 }
 
 /** The position a cursor names; INVALID_ARGUMENT when it is not one of ours. */
 export function decodeCursor(cursor: string): { height: number; digest: Digest } {
-  const match = /^(\d{1,16}):([0-9a-f]{64})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new CairnError('INVALID_ARGUMENT', 'invalid cursor');
-  return { height: Number(match[1]), digest: `sha3-256:${match[2] as string}` };
+  const match = new RegExp(`^(\\d{1,16}):(${DIGEST_KEY_PART})$`).exec(Buffer.from(cursor, 'base64url').toString());
+  const digest = match ? digestFromKeyPart(match[2] as string) : undefined;
+  if (!match || !digest) throw new CairnError('INVALID_ARGUMENT', 'invalid cursor');
+  return { height: Number(match[1]), digest };
 }

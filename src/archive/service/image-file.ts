@@ -6,6 +6,7 @@
  * prefix in a raw frame, then the stored frames of the content as they are.
  */
 import { createHash } from 'node:crypto';
+import { digestKeyPart } from '../digest.ts';
 import { encodeImagePrefix } from '../image/image-writer.ts';
 import { servedHeader } from '../image/served-header.ts';
 import { rawFrameLength, rawFramePieces } from '../compression/raw-frame.ts';
@@ -45,7 +46,7 @@ export async function openImageFile(archive: Archive, entry: ArchivedImage): Pro
     header,
     attestations: all.attestations,
     prefix,
-    etag: `"${entry.record.digest.slice(9)}-${tag}"`,
+    etag: `"${digestKeyPart(entry.record.digest)}-${tag}"`,
     size: prefix.length + contentSize,
     async *read(start, end) {
       if (start < prefix.length) yield prefix.subarray(start, Math.min(end + 1, prefix.length));

@@ -9,10 +9,15 @@
  *
  * `zstd` is present only for content compressed at rest (compression/zstd-blocks.ts); records
  * without it (every record before compression existed) describe content sealed as it is.
+ *
+ * A format-v2 image's record has `chunksDigest` (32 B) instead of `digest`, and `chunkList` (the
+ * signed list, 36 B per chunk: ≈ 36 KiB per GiB of content), from which the served file's
+ * prefix is rebuilt.
  */
 import { CairnError } from '../../errors.ts';
 import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
-import { digestFromBytes, digestToBytes } from '../digest.ts';
+import { digestCborKey, digestFromBytes, digestToBytes } from '../digest.ts';
+import { assertChunkListShape, chunkListDigestOf } from '../chunking/chunk-list.ts';
 import { assertExactKeys, headerAttestationFromMap } from '../image/attestation.ts';
 import { isChainId, isContentType, isUint53, type HeaderAttestation, type ImageHeader } from '../image/format.ts';
 import type { ZstdLayout } from '../compression/zstd-blocks.ts';
@@ -42,7 +47,8 @@ export function encodeImageRecord(record: ImageRecord): Uint8Array {
     v: 1,
     chain: record.chain,
     height: record.height,
-    digest: digestToBytes(record.digest),
+    [digestCborKey(record.digest)]: digestToBytes(record.digest),
+    ...(record.chunkList ? { chunkList: record.chunkList } : {}),
     size: record.size,
     contentType: record.contentType,
     createdAt: record.createdAt,
@@ -72,8 +78,11 @@ export function decodeImageRecord(bytes: Uint8Array): ImageRecord {
     throw new CairnError('INTEGRITY_ERROR', 'stored image record is not deterministic CBOR', { cause: error });
   }
   if (!isCborMap(value) || value.v !== 1) throw invalid('not a version 1 record');
-  assertExactKeys(value, ['v', 'chain', 'height', 'digest', 'size', 'contentType', 'createdAt', 'storedAt', 'producer', 'blob'], 'image record', 'CBOR_MALFORMED');
-  const { chain, height, digest, size, contentType, createdAt, storedAt, producer, blob } = value;
+  const v2 = 'chunksDigest' in value;
+  const common = ['v', 'chain', 'height', 'size', 'contentType', 'createdAt', 'storedAt', 'producer', 'blob'];
+  assertExactKeys(value, v2 ? [...common, 'chunksDigest', 'chunkList'] : [...common, 'digest'], 'image record', 'CBOR_MALFORMED');
+  const { chain, height, size, contentType, createdAt, storedAt, producer, blob, chunkList } = value;
+  const digest = v2 ? value.chunksDigest : value.digest;
   if (!isChainId(chain) || !isUint53(height) || !(digest instanceof Uint8Array) || digest.length !== 32 || !isUint53(size) || !isContentType(contentType) || !isUint53(createdAt) || !isUint53(storedAt)) {
     throw invalid('bad field');
   }
@@ -83,10 +92,16 @@ export function decodeImageRecord(bytes: Uint8Array): ImageRecord {
     throw invalid('bad blob reference');
   }
   const layout = zstd === undefined ? undefined : zstdLayoutOf(zstd, size);
+  const text = digestFromBytes(digest, v2 ? 'sha3-256-chunks' : 'sha3-256');
+  if (v2) {
+    if (!(chunkList instanceof Uint8Array) || chunkListDigestOf(chunkList, size) !== text) throw invalid('chunk list does not match the digest');
+    assertChunkListShape(chunkList, size);
+  }
   return {
     chain,
     height,
-    digest: digestFromBytes(digest),
+    digest: text,
+    ...(v2 ? { chunkList: chunkList as Uint8Array } : {}),
     size,
     contentType,
     createdAt,

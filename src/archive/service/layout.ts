@@ -16,7 +16,7 @@
  * digest so the index can be rebuilt from listings.
  */
 import { randomBytes } from 'node:crypto';
-import type { Digest } from '../digest.ts';
+import { DIGEST_KEY_PART, digestFromKeyPart, digestKeyPart, type Digest } from '../digest.ts';
 import { isChainId, isValidatorId } from '../image/format.ts';
 
 export const IMAGES_PREFIX = 'images/';
@@ -58,10 +58,10 @@ export function runKey(chain: string, startedAt: number): string {
   return `retention/runs/${chain}/${String(startedAt).padStart(16, '0')}.cbor`;
 }
 
-/** Digest of a key `<prefix><digest hex>.cbor`. */
+/** Digest of a key `<prefix><digest key part>.cbor`. */
 export function digestOfKey(prefix: string, key: string): Digest | undefined {
-  const match = new RegExp(`^${prefix.replace(/\//g, '\\/')}([0-9a-f]{64})\\.cbor$`).exec(key);
-  return match ? `sha3-256:${match[1] as string}` : undefined;
+  const match = new RegExp(`^${prefix.replace(/\//g, '\\/')}(${DIGEST_KEY_PART})\\.cbor$`).exec(key);
+  return match ? digestFromKeyPart(match[1] as string) : undefined;
 }
 
 /** Key of an image's finality record. */
@@ -71,15 +71,15 @@ export function finalityKey(digest: Digest): string {
 
 /** Parses a finality record key. */
 export function parseFinalityKey(key: string): { digest: Digest } | undefined {
-  const match = /^finality\/([0-9a-f]{64})\.cbor$/.exec(key);
-  return match ? { digest: `sha3-256:${match[1] as string}` } : undefined;
+  const digest = digestOfKey(FINALITY_PREFIX, key);
+  return digest ? { digest } : undefined;
 }
 
 const HEIGHT_DIGITS = 16;
 
-/** Hex part of a digest. */
+/** The digest as a key segment: its hex digits (v1), or `chunks-` and its hex digits (v2). */
 export function digestHex(digest: Digest): string {
-  return digest.slice('sha3-256:'.length);
+  return digestKeyPart(digest);
 }
 
 /** Key of an image record. */
@@ -89,11 +89,12 @@ export function imageRecordKey(chain: string, height: number, digest: Digest): s
 
 /** Parses an image record key; undefined for anything else. */
 export function parseImageRecordKey(key: string): { chain: string; height: number; digest: Digest } | undefined {
-  const match = /^images\/([^/]+)\/(\d{16})\/([0-9a-f]{64})\.cbor$/.exec(key);
+  const match = new RegExp(`^images/([^/]+)/(\\d{16})/(${DIGEST_KEY_PART})\\.cbor$`).exec(key);
   if (!match || !isChainId(match[1])) return undefined;
   const height = Number(match[2]);
-  if (!Number.isSafeInteger(height)) return undefined;
-  return { chain: match[1], height, digest: `sha3-256:${match[3] as string}` };
+  const digest = digestFromKeyPart(match[3] as string);
+  if (!Number.isSafeInteger(height) || !digest) return undefined;
+  return { chain: match[1], height, digest };
 }
 
 /** Key of one validator's attestation of an image (validator ids may hold characters keys cannot). */
@@ -103,10 +104,11 @@ export function attestationKey(digest: Digest, validator: string): string {
 
 /** Parses an attestation key into digest and validator id. */
 export function parseAttestationKey(key: string): { digest: Digest; validator: string } | undefined {
-  const match = /^attestations\/([0-9a-f]{64})\/((?:[0-9a-f]{2})+)\.cbor$/.exec(key);
-  if (!match) return undefined;
+  const match = new RegExp(`^attestations/(${DIGEST_KEY_PART})/((?:[0-9a-f]{2})+)\\.cbor$`).exec(key);
+  const digest = match ? digestFromKeyPart(match[1] as string) : undefined;
+  if (!match || !digest) return undefined;
   const validator = Buffer.from(match[2] as string, 'hex').toString();
-  return isValidatorId(validator) ? { digest: `sha3-256:${match[1] as string}`, validator } : undefined;
+  return isValidatorId(validator) ? { digest, validator } : undefined;
 }
 
 /** A new, unique key for sealed content of `digest`. */
@@ -116,6 +118,7 @@ export function newBlobKey(digest: Digest): string {
 
 /** Parses a blob key. */
 export function parseBlobKey(key: string): { digest: Digest } | undefined {
-  const match = /^blobs\/([0-9a-f]{64})\/[0-9a-f]{24}$/.exec(key);
-  return match ? { digest: `sha3-256:${match[1] as string}` } : undefined;
+  const match = new RegExp(`^blobs/(${DIGEST_KEY_PART})/[0-9a-f]{24}$`).exec(key);
+  const digest = match ? digestFromKeyPart(match[1] as string) : undefined;
+  return digest ? { digest } : undefined;
 }

@@ -171,7 +171,8 @@ export class ReadModel {
   /** The image header with every current attestation: what a served image file starts with. */
   async header(image: ArchivedImage): Promise<ImageHeader> {
     const r = image.record;
-    return { chain: r.chain, height: r.height, digest: r.digest, size: r.size, contentType: r.contentType, createdAt: r.createdAt, attestations: await this.attestations(image) };
+    const header = { chain: r.chain, height: r.height, digest: r.digest, size: r.size, contentType: r.contentType, createdAt: r.createdAt, attestations: await this.attestations(image) };
+    return r.chunkList ? { ...header, chunkList: r.chunkList } : header;
   }
 
   /** Opens plaintext content bytes [start, end] (whole content by default). */

@@ -12,12 +12,12 @@
  * path; a `..` that would climb above `/`, a NUL byte or an over-long path is refused as hostile.
  */
 import { CairnError } from '../../errors.ts';
-import type { Archive, ArchivedImage } from '../../archive/index.ts';
+import { DIGEST_KEY_PART, digestFromKeyPart, digestKeyPart, type Archive, type ArchivedImage } from '../../archive/index.ts';
 
 export const MAX_PATH_BYTES = 4096;
 /** Directory listings show at most this many entries per chain, the newest (paths beyond still resolve). */
 export const MAX_LISTED = 10_000;
-const HEX_FILE = /^([0-9a-f]{64})\.cimg$/;
+const HEX_FILE = new RegExp(`^(${DIGEST_KEY_PART})\\.cimg$`);
 const HEIGHT = /^(0|[1-9][0-9]{0,15})$/;
 
 /** A resolved node. */
@@ -44,7 +44,7 @@ export function normalizePath(raw: string): string {
 }
 
 function hexOf(image: ArchivedImage): string {
-  return image.record.digest.slice('sha3-256:'.length);
+  return digestKeyPart(image.record.digest);
 }
 
 async function chains(archive: Archive): Promise<string[]> {
@@ -73,7 +73,8 @@ export async function resolvePath(archive: Archive, path: string): Promise<TreeN
     if (parts.length === 1) return { kind: 'dir', path };
     const m = parts.length === 2 ? HEX_FILE.exec(second!) : null;
     if (!m) return 'outside';
-    const image = await archive.read.find(`sha3-256:${m[1]}`);
+    const digest = digestFromKeyPart(m[1] as string);
+    const image = digest ? await archive.read.find(digest) : undefined;
     return image ? { kind: 'file', path, image } : 'missing';
   }
   if (!(await isChain(archive, top!))) return 'outside';

@@ -16,6 +16,7 @@ import { generateMasterKeyEntry } from '../../../src/archive/crypto/keyring.ts';
 import { collectBytes, tempDir } from '../../support/fixtures.ts';
 import { useMinio } from '../../support/minio.ts';
 import { spawnServer, startTestServer } from '../../support/server.ts';
+import { digestKeyPart } from '../../../src/archive/index.ts';
 
 const minio = useMinio();
 // One master key for every server on this bucket: they share the stored server identity.
@@ -197,7 +198,7 @@ describe('archive on MinIO', () => {
     // the multipart upload while it was down, the periodic cleanup removes it later.)
     expect(await rawPost(bytes)).toMatchObject({ status: 201 });
     const after = await bucketState();
-    expect(after.objects.filter((k) => !before.objects.includes(k)).filter((k) => !k.includes(header.digest.slice(9))).length).toBe(0);
+    expect(after.objects.filter((k) => !before.objects.includes(k)).filter((k) => !k.includes(digestKeyPart(header.digest))).length).toBe(0);
   });
 
   it('after a SIGKILL mid-push, a restarted server shows no partial image and aborts the leftover multipart upload', async () => {
@@ -219,8 +220,8 @@ describe('archive on MinIO', () => {
     });
     const pushing = fetch(`${child.url}/v1/images`, { method: 'POST', body, duplex: 'half' }).catch(() => undefined);
     // Wait until a multipart upload of this content is under way, then kill the server.
-    for (let i = 0; i < 200 && (await bucketState()).uploads.filter((u) => u.includes(header.digest.slice(9))).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect((await bucketState()).uploads.some((u) => u.includes(header.digest.slice(9)))).toBe(true);
+    for (let i = 0; i < 200 && (await bucketState()).uploads.filter((u) => u.includes(digestKeyPart(header.digest))).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await bucketState()).uploads.some((u) => u.includes(digestKeyPart(header.digest)))).toBe(true);
     await child.kill('SIGKILL');
     await pushing;
 
@@ -231,7 +232,7 @@ describe('archive on MinIO', () => {
       // The restarted process's background cleanup aborts the killed push's upload.
       await expect.poll(async () => (await bucketState()).uploads, { timeout: 20_000 }).toEqual([]);
       const state = await bucketState();
-      expect(state.objects.filter((k) => k.includes(header.digest.slice(9)))).toEqual([]);
+      expect(state.objects.filter((k) => k.includes(digestKeyPart(header.digest)))).toEqual([]);
     } finally {
       await restarted.kill();
     }

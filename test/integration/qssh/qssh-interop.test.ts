@@ -21,6 +21,7 @@ import { tempDir } from '../../support/fixtures.ts';
 import { useMinio } from '../../support/minio.ts';
 import { qscp, qsshHome } from '../../support/qssh.ts';
 import { startTestServer, TEST_ADMIN_TOKEN } from '../../support/server.ts';
+import { digestKeyPart, type Digest } from '../../../src/archive/index.ts';
 
 const minio = useMinio();
 
@@ -80,7 +81,7 @@ describe('the unmodified qscp', () => {
 
   it('pulls by height and by digest; latest is the newer, non-final image', async () => {
     const work = await tempDir();
-    const hex = finalDigest.slice('sha3-256:'.length);
+    const hex = digestKeyPart(finalDigest as Digest);
     expect((await qscp(alice.home, server.qsshPort!, `/devnet/1000/${hex}.cimg`, join(work, 'a'))).code).toBe(0);
     expect((await qscp(alice.home, server.qsshPort!, `/images/${hex}.cimg`, join(work, 'b'))).code).toBe(0);
     expect((await qscp(alice.home, server.qsshPort!, '/devnet/latest', join(work, 'c'))).code).toBe(0);
@@ -192,7 +193,7 @@ describe("Cairn's QSSH client", () => {
       const chain = await client.sftp.list('/devnet');
       expect(chain.map((e) => e.filename)).toEqual(['latest', 'latest-final', '1000', '1001']);
       expect(chain.find((e) => e.filename === 'latest-final')?.attrs.size).toBe(httpFile.length);
-      expect((await client.sftp.list('/devnet/1000')).map((e) => e.filename)).toEqual([`${finalDigest.slice(9)}.cimg`]);
+      expect((await client.sftp.list('/devnet/1000')).map((e) => e.filename)).toEqual([`${digestKeyPart(finalDigest as Digest)}.cimg`]);
       const open = await client.sftp.request({ type: 'open', path: '/devnet/new.cimg', pflags: 0x1a, attrs: {} });
       expect(open).toMatchObject({ type: 'status', code: FX.PERMISSION_DENIED });
       for (const request of [{ type: 'remove', path: '/devnet/latest' }, { type: 'mkdir', path: '/x', attrs: {} }, { type: 'rename', path: '/devnet/latest', target: '/y' }] as const) {

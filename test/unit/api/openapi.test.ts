@@ -51,7 +51,7 @@ describe('OpenAPI document', () => {
     }
     const list = doc.paths['/v1/chains/{chain}/images']!.get!;
     expect(list.parameters.find((p) => p.name === 'limit')).toMatchObject({ in: 'query', schema: { type: 'string', pattern: '^[0-9]{1,16}$' } });
-    expect(doc.paths['/v1/images/{digest}']!.get!.parameters[0]!.schema).toMatchObject({ pattern: '^sha3-256:[0-9a-f]{64}$' });
+    expect(doc.paths['/v1/images/{digest}']!.get!.parameters[0]!.schema).toMatchObject({ pattern: '^sha3-256(-chunks)?:[0-9a-f]{64}$' });
     expect(doc.paths['/v1/admin/registry/chains/{chain}/validators/{id}']!.put!.requestBody!.content['application/json']!.schema).toMatchObject({ type: 'object', properties: { weight: { type: 'integer' }, keys: { type: 'array' } }, additionalProperties: false });
     expect(doc['x-error-codes'].DIGEST_INVALID).toEqual({ status: 400, summary: expect.any(String) as string });
 

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   CONTENT_TYPE_OCTET_STREAM,
+  chunkListOfBytes,
   createImageFile,
   digestOf,
   openImage,
@@ -24,14 +25,40 @@ describe('image files', () => {
     const dir = await tempDir();
     const content = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31) & 0xff);
     await writeFile(join(dir, 'content.bin'), content);
-    const header = await createImageFile({ chain: 'devnet', height: 42, validator: 'alice', key: testKey(), content: { path: join(dir, 'content.bin') }, out: join(dir, 'img.cimg') });
+    const header = await createImageFile({ chain: 'devnet', height: 42, validator: 'alice', key: testKey(), content: { path: join(dir, 'content.bin') }, out: join(dir, 'img.cimg'), format: 1 });
     expect(header.digest).toBe(digestOf(content));
     expect(header.size).toBe(content.length);
     expect(header.contentType).toBe(CONTENT_TYPE_OCTET_STREAM);
     const opened = await openImage(createReadStream(join(dir, 'img.cimg'), { highWaterMark: 4096 }));
+    expect(opened.version).toBe(1);
     expect(opened.header).toEqual(header);
     expect((await collectBytes(opened.content)).equals(Buffer.from(content))).toBe(true);
     expect(await readdir(dir)).toEqual(['content.bin', 'img.cimg']);
+  });
+
+  it('creates a format-v2 file (the default) whose chunk list hashes to its digest, and reads it back verified chunk by chunk', async () => {
+    const dir = await tempDir();
+    // 12 MiB: several content-defined chunks, hashed on worker threads (8 MiB and up).
+    const content = new Uint8Array(12 * 1024 * 1024).map((_, i) => ((i * 2654435761) >>> 13) & 0xff);
+    await writeFile(join(dir, 'content.bin'), content);
+    const header = await createImageFile({ chain: 'devnet', height: 42, validator: 'alice', key: testKey(), content: { path: join(dir, 'content.bin') }, out: join(dir, 'img.cimg') });
+    const expected = chunkListOfBytes(content);
+    expect(header.digest).toBe(expected.digest);
+    expect(header.digest.startsWith('sha3-256-chunks:')).toBe(true);
+    expect(Buffer.from(header.chunkList!).equals(Buffer.from(expected.list))).toBe(true);
+    const opened = await openImage(createReadStream(join(dir, 'img.cimg'), { highWaterMark: 65_536 }));
+    expect(opened.version).toBe(2);
+    expect({ ...opened.header, chunkList: await opened.chunkList() }).toEqual(header);
+    expect((await collectBytes(opened.content)).equals(Buffer.from(content))).toBe(true);
+    expect(await verifyImage(createReadStream(join(dir, 'img.cimg')), trust())).toMatchObject({ attestations: [{ validator: 'alice', status: 'valid' }] });
+    // One changed byte in the content fails the chunk it lies in, and names it.
+    const bytes = await readFile(join(dir, 'img.cimg'));
+    bytes[bytes.length - 5]! ^= 1;
+    await expect(verifyImage(Readable.from([bytes]), trust())).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', details: { chunk: expected.list.length / 36 - 1 } });
+    // One changed byte in the list fails before any content, against the signed digest.
+    const list = await readFile(join(dir, 'img.cimg'));
+    list[opened.contentOffset - 1]! ^= 1;
+    await expect(verifyImage(Readable.from([list]), trust())).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', message: expect.stringContaining('chunk list') });
   });
 
   it('creates the same bytes from a stream of unknown length (spooled) as from a file', async () => {
@@ -39,10 +66,12 @@ describe('image files', () => {
     const content = new TextEncoder().encode('x'.repeat(100_000));
     const common = { chain: 'devnet', height: 7, validator: 'alice', key: testKey(), createdAt: 1_000 };
     await createImageFile({ ...common, content: { stream: chunked(content, 999) }, out: join(dir, 'a.cimg') });
+    await createImageFile({ ...common, content: { stream: chunked(content, 999) }, out: join(dir, 'b.cimg'), format: 1 });
     const a = await readImageHeader(createReadStream(join(dir, 'a.cimg')));
-    expect(a.header.digest).toBe(digestOf(content));
+    expect(a.header.digest).toBe(chunkListOfBytes(content).digest);
+    expect((await readImageHeader(createReadStream(join(dir, 'b.cimg')))).header.digest).toBe(digestOf(content));
     expect(a.header.size).toBe(content.length);
-    expect((await readdir(dir)).sort()).toEqual(['a.cimg']);
+    expect((await readdir(dir)).sort()).toEqual(['a.cimg', 'b.cimg']);
   });
 
   it('leaves nothing at --out when the content stream fails midway', async () => {

@@ -5,6 +5,7 @@ import { RetentionSweeper, type RetentionPolicy } from '../../../src/retention/i
 import type { ArchiveEvent } from '../../../src/archive/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { allImages, allKeys, bodyOf, imageBytes, testArchive } from '../../support/archive-fixtures.ts';
+import { digestKeyPart } from '../../../src/archive/index.ts';
 
 const DAY = 86_400_000;
 const policy: RetentionPolicy = { keepLast: 3, epochLength: 1000, maxAgeMs: 7 * DAY };
@@ -41,7 +42,7 @@ describe('retention sweeper (mark, grace, sweep)', () => {
     const again = await sweeper.run('devnet', { policy, graceMs: GRACE, now: clock.advance(1) });
     expect(again).toMatchObject({ marked: 0, deleted: 0 });
     // No blob, record, attestation or mark of a deleted image is left.
-    const live = new Set((await allImages(archive, 'devnet')).map((e) => e.record.digest.slice(9)));
+    const live = new Set((await allImages(archive, 'devnet')).map((e) => digestKeyPart(e.record.digest)));
     const leftovers = (await allKeys(store)).filter((k) => /[0-9a-f]{64}/.test(k) && ![...live].some((d) => k.includes(d)));
     expect(leftovers).toEqual([]);
     expect((await sweeper.history('devnet')).length).toBe(4);
@@ -92,7 +93,7 @@ describe('an interrupted run', () => {
     expect(cleaned.orphanBlobs).toBe(broken.errors.length);
     const next = await sweeper.run('devnet', { policy, graceMs: 0, now: clock.advance(1) });
     expect(next).toMatchObject({ marked: 0, deleted: 0, errors: [] });
-    const live = new Set((await allImages(archive, 'devnet')).map((e) => e.record.digest.slice(9)));
+    const live = new Set((await allImages(archive, 'devnet')).map((e) => digestKeyPart(e.record.digest)));
     expect((await allKeys(store)).filter((k) => /[0-9a-f]{64}/.test(k) && ![...live].some((d) => k.includes(d)))).toEqual([]);
   });
 });

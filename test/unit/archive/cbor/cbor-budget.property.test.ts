@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeCbor, decodeHeader, encodeCbor, encodeHeader } from '../../../../src/archive/index.ts';
+import { decodeCbor, decodeHeader, decodeHeaderOf, encodeCbor, encodeHeader } from '../../../../src/archive/index.ts';
 import { CborBudgetScanner, checkCborBudget } from '../../../../src/archive/cbor/cbor-budget.ts';
 import { isCairnError } from '../../../../src/errors.ts';
 import { imageBytes } from '../../../support/archive-fixtures.ts';
@@ -113,7 +113,9 @@ describe('CBOR work budget', () => {
   });
 
   it('accepts a real header with several attestations', () => {
-    const { header } = imageBytes(new Uint8Array(10), { attesters: ['bob', 'carol'] });
+    const { header } = imageBytes(new Uint8Array(10), { attesters: ['bob', 'carol'], format: 1 });
     expect(decodeHeader(encodeHeader(header))).toEqual(header);
+    const v2 = imageBytes(new Uint8Array(10), { attesters: ['bob', 'carol'] }).header;
+    expect(decodeHeaderOf(encodeHeader(v2), 2)).toEqual({ header: { ...v2, chunkList: undefined }, chunks: 1 });
   });
 });

@@ -1,0 +1,98 @@
+/**
+ * Verifies format-v2 content chunk by chunk as it streams (FORMAT.md §12): bytes arrive in
+ * content order in pieces of any size; each chunk, once complete, is hashed — on a pool of worker
+ * threads for large content, so every core hashes — and compared with its entry in the (already
+ * verified) chunk list. A mismatch is reported by the next `update` or by `finish`, naming the
+ * chunk. Memory: at most 2 chunks per worker in flight.
+ */
+import { CairnError } from '../../errors.ts';
+import { chunkId, chunkSpans } from '../chunking/chunk-list.ts';
+import { ChunkIdPool } from './chunk-id-pool.ts';
+
+/** Content at least this large is hashed on worker threads. */
+const POOL_MIN_BYTES = 8 * 1024 * 1024;
+const IN_FLIGHT_PER_WORKER = 2;
+
+/** Throws `DIGEST_MISMATCH` naming chunk `index` unless `actual` equals `expected`. */
+export function checkChunkId(index: number, actual: Uint8Array, expected: Uint8Array): void {
+  if (!Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(expected)) {
+    throw new CairnError('DIGEST_MISMATCH', `chunk ${index} of the content does not match its entry in the chunk list`, { details: { chunk: index } });
+  }
+}
+
+/** A streaming verifier of content against its chunk list. Close it when done. */
+export class ChunkVerifier {
+  readonly #spans: ReturnType<typeof chunkSpans>;
+  readonly #pool: ChunkIdPool | undefined;
+  readonly #pending: Array<{ index: number; id: Promise<Uint8Array> }> = [];
+  #index = 0;
+  #filled = 0;
+  #parts: Uint8Array[] = [];
+  #seen = 0;
+
+  /** `list` must already be checked against the digest and size (image-reader, headerOfPrefix). */
+  constructor(list: Uint8Array, size: number) {
+    this.#spans = chunkSpans(list);
+    this.#pool = size >= POOL_MIN_BYTES ? new ChunkIdPool() : undefined;
+  }
+
+  /** Bytes verified or being verified so far. */
+  get seen(): number {
+    return this.#seen;
+  }
+
+  /** Feeds the next bytes of the content (in order). */
+  async update(piece: Uint8Array): Promise<void> {
+    let at = 0;
+    this.#seen += piece.length;
+    while (at < piece.length) {
+      const span = this.#spans[this.#index];
+      if (!span) throw new CairnError('IMAGE_TRAILING_BYTES', 'more content than the chunk list describes');
+      const take = Math.min(piece.length - at, span.length - this.#filled);
+      this.#parts.push(piece.subarray(at, at + take));
+      this.#filled += take;
+      at += take;
+      if (this.#filled === span.length) this.#complete();
+    }
+    if (this.#pool) await this.#settle(IN_FLIGHT_PER_WORKER * this.#pool.size);
+  }
+
+  #complete(): void {
+    const index = this.#index;
+    const expected = (this.#spans[index] as { id: Uint8Array }).id;
+    const parts = this.#parts;
+    this.#parts = [];
+    this.#index += 1;
+    this.#filled = 0;
+    if (!this.#pool) {
+      checkChunkId(index, chunkId(parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)), expected);
+      return;
+    }
+    // One copy into a buffer of its own, transferred to the worker (the caller keeps its bytes).
+    const own = parts.length === 1 ? new Uint8Array(parts[0] as Uint8Array) : new Uint8Array(Buffer.concat(parts));
+    const id = this.#pool.id(own, { owned: true });
+    id.catch(() => undefined); // awaited in order by #settle
+    this.#pending.push({ index, id });
+  }
+
+  async #settle(limit: number): Promise<void> {
+    while (this.#pending.length > limit) {
+      const head = this.#pending.shift() as { index: number; id: Promise<Uint8Array> };
+      checkChunkId(head.index, await head.id, (this.#spans[head.index] as { id: Uint8Array }).id);
+    }
+  }
+
+  /** Waits for every chunk's check; throws unless the whole content was seen and matched. */
+  async finish(): Promise<void> {
+    await this.#settle(0);
+    if (this.#index !== this.#spans.length) {
+      const expected = this.#spans.reduce((sum, s) => sum + s.length, 0);
+      throw new CairnError('IMAGE_TRUNCATED', `image content ended after ${this.#seen} of ${expected} bytes`, { details: { expected, actual: this.#seen } });
+    }
+  }
+
+  /** Stops the hashing workers. */
+  async close(): Promise<void> {
+    await this.#pool?.close();
+  }
+}
