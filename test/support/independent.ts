@@ -64,12 +64,12 @@ export function parseImage(file: Uint8Array): IndependentImage {
 }
 
 /** The statement bytes for one attestation of an image, built independently. */
-export function statement(image: Omit<IndependentImage, 'attestations' | 'headerBytes' | 'content' | 'createdAt'>, a: Omit<IndependentAttestation, 'signature'>): Uint8Array {
+export function statement(image: Omit<IndependentImage, 'attestations' | 'headerBytes' | 'content' | 'createdAt'> & { v2?: boolean }, a: Omit<IndependentAttestation, 'signature'>): Uint8Array {
   const body = dcbor({
     algorithm: a.algorithm,
     chain: image.chain,
     contentType: image.contentType,
-    digest: image.digest,
+    [image.v2 ? 'chunksDigest' : 'digest']: image.digest,
     height: image.height,
     signedAt: a.signedAt,
     size: image.size,
@@ -357,22 +357,29 @@ export function independentVerify(file: Uint8Array, trust: IndependentTrust, max
 function verifySteps(file: Uint8Array, trust: IndependentTrust, maxHeaderBytes: number): { statuses: Array<'valid' | 'invalid' | 'untrusted'>; final?: boolean } {
   // 1–3: preamble.
   for (let i = 0; i < Math.min(8, file.length); i++) if (file[i] !== MAGIC[i]) fail('IMAGE_BAD_MAGIC');
-  if (file.length >= 10 && (file[8]! << 8 | file[9]!) !== 1) fail('IMAGE_UNSUPPORTED_VERSION');
+  const version = file.length >= 10 ? (file[8]! << 8 | file[9]!) : 0;
+  if (file.length >= 10 && version !== 1 && version !== 2) fail('IMAGE_UNSUPPORTED_VERSION');
+  const v2 = version === 2;
   if (file.length < 14) fail('IMAGE_TRUNCATED');
   const L = new DataView(file.buffer, file.byteOffset).getUint32(10);
   if (L === 0) fail('IMAGE_HEADER_INVALID');
   if (L > Math.min(maxHeaderBytes, 16 * 1024 * 1024)) fail('IMAGE_HEADER_TOO_LARGE');
   // 4: the walk over the header bytes present, then truncation.
   const header = file.subarray(14, Math.min(file.length, 14 + L));
-  if (walkCbor(header, L, { maxItems: 9232, maxDepth: 3 }) === 'short' || header.length < L) fail('IMAGE_TRUNCATED');
+  if (walkCbor(header, L, { maxItems: v2 ? 9234 : 9232, maxDepth: 3 }) === 'short' || header.length < L) fail('IMAGE_TRUNCATED');
   // 5: validity, model, encoding.
   classifyCbor(header);
   // 6: schema; unknown algorithms last.
   const h = cbor2Decode<unknown>(header);
-  if (!isMap(h) || !exactKeys(h, ['attestations', 'chain', 'contentType', 'createdAt', 'digest', 'height', 'size'])) fail('IMAGE_HEADER_INVALID');
-  const { chain, height, size, contentType, createdAt, digest, attestations } = h as Record<string, unknown>;
+  const keys = v2 ? ['attestations', 'chain', 'chunks', 'chunksDigest', 'contentType', 'createdAt', 'height', 'size'] : ['attestations', 'chain', 'contentType', 'createdAt', 'digest', 'height', 'size'];
+  if (!isMap(h) || !exactKeys(h, keys)) fail('IMAGE_HEADER_INVALID');
+  const { chain, height, size, contentType, createdAt, attestations, chunks } = h as Record<string, unknown>;
+  const digest = (h as Record<string, unknown>)[v2 ? 'chunksDigest' : 'digest'];
   if (typeof chain !== 'string' || !CHAIN_ID.test(chain) || !uint53(height) || !uint53(size) || typeof contentType !== 'string' || !CONTENT_TYPE_RE.test(contentType) || !uint53(createdAt)) fail('IMAGE_HEADER_INVALID');
-  if (!(digest instanceof Uint8Array) || digest.length !== 32 || !Array.isArray(attestations) || attestations.length < 1 || attestations.length > 1024) fail('IMAGE_HEADER_INVALID');
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) fail('IMAGE_HEADER_INVALID');
+  // v2: the chunk count must be possible for the size (§12.3): ⌈size / MAX⌉ … ⌊(size − 1) / MIN⌋ + 1, 0 for empty content.
+  if (v2 && (!uint53(chunks) || (size === 0 ? chunks !== 0 : (chunks) < Math.ceil((size as number) / 4_194_304) || (chunks) > Math.floor(((size as number) - 1) / 262_144) + 1))) fail('IMAGE_HEADER_INVALID');
+  if (!Array.isArray(attestations) || attestations.length < 1 || attestations.length > 1024) fail('IMAGE_HEADER_INVALID');
   let unknownAlgorithm = false;
   const entries = (attestations as unknown[]).map((a) => {
     if (!isMap(a) || !exactKeys(a, ['algorithm', 'signature', 'signedAt', 'validator'])) fail('IMAGE_HEADER_INVALID');
@@ -389,7 +396,7 @@ function verifySteps(file: Uint8Array, trust: IndependentTrust, maxHeaderBytes: 
   }
   if (unknownAlgorithm) fail('UNKNOWN_ALGORITHM');
   // 7: signatures against the verifier's own trust.
-  const image = { chain: chain as string, height: height as number, digest: digest as Uint8Array, size: size as number, contentType: contentType as string };
+  const image = { chain: chain as string, height: height as number, digest: digest as Uint8Array, size: size as number, contentType: contentType as string, v2 };
   const registered = trust.registry?.chains[image.chain];
   const bare = trust.keys?.length ? independentKeyLines(trust.keys.join('\n')) : [];
   const statuses = entries.map((a): 'valid' | 'invalid' | 'untrusted' => {
@@ -408,11 +415,43 @@ function verifySteps(file: Uint8Array, trust: IndependentTrust, maxHeaderBytes: 
   });
   if (statuses.includes('invalid')) fail('SIGNATURE_INVALID');
   if (statuses[0] !== 'valid') fail('UNTRUSTED_SIGNER');
-  // 8–9: content length, then digest.
-  const content = file.subarray(14 + L);
-  if (content.length < image.size) fail('IMAGE_TRUNCATED');
-  if (content.length > image.size) fail('IMAGE_TRAILING_BYTES');
-  if (Buffer.compare(Buffer.from(sha3_256(content)), Buffer.from(image.digest)) !== 0) fail('DIGEST_MISMATCH');
+  // v2, 8: the chunk list — present, hashing to the signed digest, then within the size rules.
+  const count = v2 ? (chunks as number) : 0;
+  const listBytes = 36 * count;
+  const list = file.subarray(14 + L, Math.min(file.length, 14 + L + listBytes));
+  const lengthAt = (i: number): number => new DataView(list.buffer, list.byteOffset + 36 * i).getUint32(0);
+  if (v2) {
+    if (list.length < listBytes) fail('IMAGE_TRUNCATED');
+    const sizeBytes = new Uint8Array(8);
+    new DataView(sizeBytes.buffer).setBigUint64(0, BigInt(image.size));
+    const listDigest = sha3_256(Uint8Array.from([...new TextEncoder().encode('cairn/chunk-list/v2'), 0, ...sizeBytes, ...list]));
+    if (Buffer.compare(Buffer.from(listDigest), Buffer.from(image.digest)) !== 0) fail('DIGEST_MISMATCH');
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const length = lengthAt(i);
+      if (length > 4_194_304 || length < (i === count - 1 ? 1 : 262_144)) fail('CHUNK_LIST_INVALID');
+      total += length;
+    }
+    if (total !== image.size) fail('CHUNK_LIST_INVALID');
+  }
+  const content = file.subarray(14 + L + listBytes);
+  if (v2) {
+    // 9 (v2): chunk by chunk in file order — the file ending inside a chunk, or a chunk not
+    // matching its entry, whichever comes first; then bytes after the last chunk.
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const length = lengthAt(i);
+      if (content.length < at + length) fail('IMAGE_TRUNCATED');
+      if (Buffer.compare(Buffer.from(sha3_256(content.subarray(at, at + length))), Buffer.from(list.subarray(36 * i + 4, 36 * i + 36))) !== 0) fail('DIGEST_MISMATCH');
+      at += length;
+    }
+    if (content.length > image.size) fail('IMAGE_TRAILING_BYTES');
+  } else {
+    // 8–9 (v1): content length, then digest.
+    if (content.length < image.size) fail('IMAGE_TRUNCATED');
+    if (content.length > image.size) fail('IMAGE_TRAILING_BYTES');
+    if (Buffer.compare(Buffer.from(sha3_256(content)), Buffer.from(image.digest)) !== 0) fail('DIGEST_MISMATCH');
+  }
   // 10: what the content type promises.
   if (image.contentType === 'application/vnd.cairn.queue-state+cbor') checkQueueState(content);
   if (!registered) return { statuses };

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { decode as cbor2Decode, encode as cbor2Encode, Simple, Tag } from 'cbor2';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { slh_dsa_sha2_128f, slh_dsa_sha2_128s } from '@noble/post-quantum/slh-dsa.js';
+import { sha3_256 } from '@noble/hashes/sha3.js';
 import {
   CONTENT_TYPE_QUEUE_STATE,
   createImageBytes,
@@ -23,6 +24,11 @@ import {
   signingKeyFromObject,
   statementBytes,
   attestationOf,
+  CHUNK_MIN_BYTES,
+  GEAR,
+  chunkLengths,
+  chunkListDigestOf,
+  producerHeader,
   type SigningKey,
 } from '../../src/archive/index.ts';
 import type { ImageVector, VectorCheck, VectorTrust } from '../support/vector-types.ts';
@@ -61,7 +67,7 @@ const vectors: ImageVector[] = [];
 const KEYS_VALID: VectorCheck = { trust: 'keys' };
 
 function addVector(name: string, description: string, fields: { chain: string; height: number; contentType?: string; content: Uint8Array; producer: keyof typeof keys; as?: string; others?: Array<keyof typeof keys>; checks?: VectorCheck[] }): Uint8Array {
-  const { header, bytes: single } = createImageBytes({ chain: fields.chain, height: fields.height, validator: fields.as ?? fields.producer, key: keys[fields.producer], content: fields.content, createdAt: CREATED_AT, ...(fields.contentType ? { contentType: fields.contentType } : {}) });
+  const { header, bytes: single } = createImageBytes({ chain: fields.chain, height: fields.height, validator: fields.as ?? fields.producer, key: keys[fields.producer], content: fields.content, createdAt: CREATED_AT, format: 1, ...(fields.contentType ? { contentType: fields.contentType } : {}) });
   let fullHeader = header;
   let bytes = single;
   if (fields.others?.length) {
@@ -177,7 +183,7 @@ const flipped = (b: Uint8Array, at: number): Uint8Array => {
 };
 
 addInvalid('bad-magic', 'IMAGE_BAD_MAGIC', 'first byte changed', flipped(raw, 0));
-addInvalid('version-2', 'IMAGE_UNSUPPORTED_VERSION', 'format version 2', fileWith(rawHeader, rawContent, 2));
+addInvalid('version-3', 'IMAGE_UNSUPPORTED_VERSION', 'format version 3', fileWith(rawHeader, rawContent, 3));
 addInvalid('truncated-preamble', 'IMAGE_TRUNCATED', 'file ends after 10 bytes', raw.subarray(0, 10));
 addInvalid('truncated-header', 'IMAGE_TRUNCATED', 'file ends inside the header', raw.subarray(0, 14 + 100));
 addInvalid('truncated-content', 'IMAGE_TRUNCATED', 'last content byte missing', raw.subarray(0, raw.length - 1));
@@ -200,7 +206,7 @@ addInvalid('producer-renamed', 'UNTRUSTED_SIGNER', 'alice\'s attestation with th
 const magic = Uint8Array.of(0x89, 0x43, 0x49, 0x4d, 0x47, 0x0d, 0x0a, 0x1a);
 addInvalid('short-bad-magic', 'IMAGE_BAD_MAGIC', '5 bytes, not the magic: the magic is judged on the bytes present before the length', new TextEncoder().encode('GIF89'));
 addInvalid('short-magic-prefix', 'IMAGE_TRUNCATED', '5 bytes of the magic and nothing else', magic.subarray(0, 5));
-addInvalid('short-version-2', 'IMAGE_UNSUPPORTED_VERSION', '12 bytes: magic, version 2', Buffer.concat([magic, Uint8Array.of(0, 2, 0, 0)]));
+addInvalid('short-version-3', 'IMAGE_UNSUPPORTED_VERSION', '12 bytes: magic, version 3', Buffer.concat([magic, Uint8Array.of(0, 3, 0, 0)]));
 addInvalid('header-length-zero', 'IMAGE_HEADER_INVALID', 'header length 0', fileWith(new Uint8Array(0), new Uint8Array(0)));
 addInvalid('header-too-large-and-short', 'IMAGE_HEADER_TOO_LARGE', 'header length 2^31-1 in a 20-byte file: the limit comes before truncation', tooLarge.subarray(0, 20));
 const indefinite = Buffer.concat([Uint8Array.of(0x9f), new Uint8Array(10_000).fill(0x80)]);
@@ -234,7 +240,7 @@ addInvalid('size-changed', 'SIGNATURE_INVALID', 'size 37 for 36 bytes: signature
 addInvalid('invalid-and-untrusted', 'SIGNATURE_INVALID', 'producer renamed to an untrusted name and carol\'s signature flipped: SIGNATURE_INVALID comes before UNTRUSTED_SIGNER', fileWith(dcbor({ ...queueHeader, attestations: [{ ...qProducer, validator: 'mallory' }, qAlice, { ...qCarol, signature: flipped(qCarol.signature as Uint8Array, 7) }] }), queueContent));
 addInvalid('truncated-and-wrong-digest', 'IMAGE_TRUNCATED', 'a content bit flipped and the last byte missing', flipped(raw, raw.length - 5).subarray(0, raw.length - 1));
 addInvalid('trailing-and-wrong-digest', 'IMAGE_TRAILING_BYTES', 'a content bit flipped and one byte too many', Buffer.concat([flipped(raw, raw.length - 5), Uint8Array.of(0)]));
-addInvalid('queue-state-garbage', 'QUEUE_STATE_INVALID', 'signed queue-state content type over bytes that are not a queue state', createImageBytes({ chain: 'devnet', height: 2001, validator: 'bob', key: keys.bob, content: new TextEncoder().encode('not a queue state'), contentType: CONTENT_TYPE_QUEUE_STATE, createdAt: CREATED_AT }).bytes);
+addInvalid('queue-state-garbage', 'QUEUE_STATE_INVALID', 'signed queue-state content type over bytes that are not a queue state', createImageBytes({ chain: 'devnet', height: 2001, validator: 'bob', key: keys.bob, content: new TextEncoder().encode('not a queue state'), contentType: CONTENT_TYPE_QUEUE_STATE, createdAt: CREATED_AT, format: 1 }).bytes);
 addInvalid('registry-producer-other-key', 'SIGNATURE_INVALID', 'with the registry: alice\'s producer attestation verified against bob\'s registered key only', raw, 'registry-alice-is-bob');
 
 // §4.4: an entry whose validator id was altered is one the verifier cannot check: reported, never
@@ -252,7 +258,7 @@ addVector('unverifiable-attestation', 'the queue-state image with carol\'s entry
 
 // The limit: 1,024 entries (carol, then 1,023 validators nobody trusts, with well-formed ML-DSA-44 signatures).
 {
-  const { header, bytes } = createImageBytes({ chain: 'devnet', height: 3000, validator: 'carol', key: keys.carol, content: Uint8Array.of(9), createdAt: CREATED_AT });
+  const { header, bytes } = createImageBytes({ chain: 'devnet', height: 3000, validator: 'carol', key: keys.carol, content: Uint8Array.of(9), createdAt: CREATED_AT, format: 1 });
   const others = Array.from({ length: 1023 }, (_, i) => ({ validator: `v${String(i + 1).padStart(4, '0')}`, signedAt: CREATED_AT, algorithm: 'ml-dsa-44' as const, signature: new Uint8Array(2420).fill(i % 251) }));
   const full = { ...header, attestations: orderAttestations(header.attestations[0]!, others) };
   const prefix = encodeImagePrefix(full);
@@ -264,6 +270,74 @@ addVector('unverifiable-attestation', 'the queue-state image with carol\'s entry
     checks: [{ trust: 'keys', statuses: ['valid', ...Array.from({ length: 1023 }, () => 'untrusted' as const)] }],
   });
 }
+
+// Format v2 (FORMAT.md §12): valid files made by the product, invalid ones hand-built from them.
+const validV2: Array<{ name: string; description: string; file: string; digest: string; chunks: Array<{ length: number; id: string }>; checks: VectorCheck[] }> = [];
+function addV2(name: string, description: string, fields: { content: Uint8Array; producer: keyof typeof keys; others?: Array<keyof typeof keys>; height: number }): { bytes: Uint8Array; headerLength: number; listBytes: number } {
+  const { header } = createImageBytes({ chain: 'devnet', height: fields.height, validator: fields.producer, key: keys[fields.producer], content: fields.content, createdAt: CREATED_AT });
+  const extra = (fields.others ?? []).map((v, i) => {
+    const a = signAttestation({ chain: header.chain, height: header.height, digest: header.digest, size: header.size, contentType: header.contentType, validator: v, signedAt: CREATED_AT + 60_000 * (i + 1) }, keys[v]);
+    return { validator: a.validator, signedAt: a.signedAt, algorithm: a.algorithm, signature: a.signature };
+  });
+  const full = { ...header, attestations: orderAttestations(header.attestations[0]!, extra) };
+  const bytes = new Uint8Array(Buffer.concat([encodeImagePrefix(full), fields.content]));
+  const file = `${name}.cimg`;
+  writeFileSync(join(dir, file), bytes);
+  const list = full.chunkList!;
+  const chunks = Array.from({ length: list.length / 36 }, (_, i) => ({ length: new DataView(list.buffer, list.byteOffset + 36 * i).getUint32(0), id: hex(list.subarray(36 * i + 4, 36 * i + 36)) }));
+  validV2.push({ name, description, file, digest: full.digest, chunks, checks: [{ trust: 'keys' }, { trust: 'registry', statuses: full.attestations.map(() => 'valid' as const), final: false }] });
+  return { bytes, headerLength: new DataView(bytes.buffer, bytes.byteOffset).getUint32(10), listBytes: list.length };
+}
+const v2Small = addV2('v2-small', 'format v2: 40 bytes of content in one chunk, producer alice (SLH-DSA-SHA2-128s), attested by carol', { content: new TextEncoder().encode('Cairn test vector v2: one chunk, 40 B.\n!'), producer: 'alice', others: ['carol'], height: 4000 });
+// Two chunks in 257 KiB: after MIN zero bytes (never hashed), the first 32-byte window (found by
+// search; the Gear hash depends on the last 32 bytes only) whose hash has its top 22 bits zero.
+const zeros = (() => {
+  const window = new Uint8Array(32);
+  for (let n = 0; ; n++) {
+    for (let i = 0; i < 8; i++) new DataView(window.buffer).setUint32(4 * i, Math.imul(n + i, 2654435761) >>> 0);
+    let h = 0;
+    let cut = -1;
+    for (let k = 0; k < 32 && cut < 0; k++) {
+      h = (h * 2 + GEAR[window[k]!]!) % 2 ** 32;
+      if (h < 2 ** 10) cut = k;
+    }
+    if (cut === 31) break;
+  }
+  const content = new Uint8Array(CHUNK_MIN_BYTES + 32 + 1000);
+  content.set(window, CHUNK_MIN_BYTES);
+  return content;
+})();
+if (JSON.stringify(chunkLengths(zeros)) !== JSON.stringify([CHUNK_MIN_BYTES + 32, 1000])) throw new Error(`two-chunk content cut as ${JSON.stringify(chunkLengths(zeros))}`);
+const v2Zeros = addV2('v2-two-chunks', 'format v2: 256 KiB of zeros, a 32-byte window that cuts, 1,000 zeros: chunks of 262,176 and 1,000 bytes; producer bob (ML-DSA-65)', { content: zeros, producer: 'bob', height: 5000 });
+{
+  const { bytes, headerLength, listBytes } = v2Zeros;
+  const listAt = 14 + headerLength;
+  const contentAt = listAt + listBytes;
+  const v2Header = cbor2Decode<Record<string, unknown>>(new Uint8Array(bytes.subarray(14, listAt)));
+  const withHeader = (header: Record<string, unknown>, rest: Uint8Array = bytes.subarray(listAt), version = 2): Uint8Array => fileWith(dcbor(header), rest, version);
+  addInvalid('v2-list-bit-flipped', 'DIGEST_MISMATCH', 'v2: one bit of the chunk list flipped: the list must hash to the signed digest', flipped(bytes, listAt + 40));
+  addInvalid('v2-chunk-bit-flipped', 'DIGEST_MISMATCH', 'v2: one bit of the second chunk flipped', flipped(bytes, bytes.length - 7));
+  addInvalid('v2-truncated-list', 'IMAGE_TRUNCATED', 'v2: the file ends inside the chunk list', bytes.subarray(0, listAt + 50));
+  addInvalid('v2-bad-chunk-then-truncated', 'DIGEST_MISMATCH', 'v2: the first chunk has a flipped bit and the file ends inside the second: chunks are judged in file order', flipped(bytes, contentAt + 10).subarray(0, bytes.length - 1));
+  addInvalid('v2-truncated-in-first-chunk', 'IMAGE_TRUNCATED', 'v2: the file ends inside the first chunk', bytes.subarray(0, contentAt + 1000));
+  addInvalid('v2-trailing-and-bad-chunk', 'DIGEST_MISMATCH', 'v2: a bit of the last chunk flipped and one byte too many: the chunk comes before the trailing byte', Buffer.concat([flipped(bytes, bytes.length - 7), Uint8Array.of(0)]));
+  addInvalid('v2-trailing', 'IMAGE_TRAILING_BYTES', 'v2: one byte after the last chunk', Buffer.concat([bytes, Uint8Array.of(0)]));
+  addInvalid('v2-chunks-impossible', 'IMAGE_HEADER_INVALID', 'v2: chunks 3 for 263,176 bytes (at most 1 chunk of 256 KiB and one more)', withHeader({ ...v2Header, chunks: 3 }));
+  addInvalid('v2-chunks-zero', 'IMAGE_HEADER_INVALID', 'v2: chunks 0 for 263,176 bytes (at least 1)', withHeader({ ...v2Header, chunks: 0 }));
+  addInvalid('v2-digest-key', 'IMAGE_HEADER_INVALID', 'v2: the chunk-list digest under the v1 key "digest"', withHeader(Object.fromEntries(Object.entries(v2Header).map(([k, v]) => [k === 'chunksDigest' ? 'digest' : k, v]))));
+  addInvalid('v1-with-v2-header', 'IMAGE_HEADER_INVALID', 'version 1 preamble in front of a v2 header', withHeader(v2Header, bytes.subarray(listAt), 1));
+  addInvalid('v2-with-v1-header', 'IMAGE_HEADER_INVALID', 'version 2 preamble in front of a v1 header', fileWith(rawHeader, rawContent, 2));
+  // A producer-signed list that breaks the size rules: chunks of 1,000 and 262,176 bytes.
+  const badList = new Uint8Array(72);
+  const lengths = [1000, zeros.length - 1000];
+  lengths.forEach((length, i) => {
+    new DataView(badList.buffer).setUint32(36 * i, length);
+    badList.set(sha3_256(zeros.subarray(i === 0 ? 0 : 1000, i === 0 ? 1000 : zeros.length)), 36 * i + 4);
+  });
+  const badHeader = producerHeader({ chain: 'devnet', height: 5001, validator: 'bob', contentType: 'application/octet-stream', createdAt: CREATED_AT, digest: chunkListDigestOf(badList, zeros.length), size: zeros.length, chunkList: badList }, keys.bob);
+  addInvalid('v2-list-chunk-too-small', 'CHUNK_LIST_INVALID', 'v2: a signed list whose first chunk has 1,000 bytes (below MIN, and not the last)', Buffer.concat([encodeImagePrefix(badHeader), zeros]));
+}
+void v2Small;
 
 const line = (name: keyof typeof keys): string => formatPublicKey(keys[name].publicKey).trim();
 const trust = (Object.keys(keys) as Array<keyof typeof keys>).map(line);
@@ -292,6 +366,6 @@ const keyFiles = [
 ];
 writeFileSync(
   join(dir, 'vectors.json'),
-  `${JSON.stringify({ comment: 'Cairn image format v1 test vectors; see docs/FORMAT.md §11. Regenerate with: node test/vectors/generate-image-vectors.ts', trust, registries, privateKeys, valid: vectors, invalid, keyFiles }, null, 2)}\n`,
+  `${JSON.stringify({ comment: 'Cairn image format v1 test vectors; see docs/FORMAT.md §11. Regenerate with: node test/vectors/generate-image-vectors.ts', trust, registries, privateKeys, valid: vectors, validV2, invalid, keyFiles }, null, 2)}\n`,
 );
 console.log(`wrote ${vectors.length} valid and ${invalid.length} invalid vectors to ${dir}`);

@@ -56,7 +56,7 @@ export class ChunkIdPool {
     if (this.#failed) return Promise.reject(this.#failed);
     const seq = this.#seq++;
     const whole = options.owned === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-    const buffer = whole ? (bytes.buffer as ArrayBuffer) : new Uint8Array(bytes).buffer;
+    const buffer = whole ? (bytes.buffer) : new Uint8Array(bytes).buffer;
     const worker = this.#workers[this.#next++ % this.#workers.length] as Worker;
     return new Promise((resolve, reject) => {
       this.#waiting.set(seq, { resolve, reject });

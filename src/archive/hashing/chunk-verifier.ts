@@ -82,6 +82,11 @@ export class ChunkVerifier {
     }
   }
 
+  /** Waits for the checks of every chunk completed so far (throws `DIGEST_MISMATCH` for the first bad one). */
+  async settled(): Promise<void> {
+    await this.#settle(0);
+  }
+
   /** Waits for every chunk's check; throws unless the whole content was seen and matched. */
   async finish(): Promise<void> {
     await this.#settle(0);

@@ -242,7 +242,12 @@ async function* verifiedChunks(reader: ChunkReader, header: ImageHeader, list: U
   try {
     for await (const piece of reader.rest()) {
       if (piece.length === 0) continue;
-      if (piece.length > header.size - verifier.seen) throw new CairnError('IMAGE_TRAILING_BYTES', `image has bytes after its ${header.size}-byte content`);
+      if (piece.length > header.size - verifier.seen) {
+        // Chunks come first in file order (FORMAT.md §1.1 step 9): a bad chunk before the extra bytes wins.
+        await verifier.update(piece.subarray(0, header.size - verifier.seen));
+        await verifier.settled();
+        throw new CairnError('IMAGE_TRAILING_BYTES', `image has bytes after its ${header.size}-byte content`);
+      }
       await verifier.update(piece);
       if (held) yield held;
       held = piece;

@@ -58,7 +58,7 @@ describe('image files', () => {
     // One changed byte in the list fails before any content, against the signed digest.
     const list = await readFile(join(dir, 'img.cimg'));
     list[opened.contentOffset - 1]! ^= 1;
-    await expect(verifyImage(Readable.from([list]), trust())).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', message: expect.stringContaining('chunk list') });
+    await expect(verifyImage(Readable.from([list]), trust())).rejects.toThrow(/chunk list does not match the signed digest/);
   });
 
   it('creates the same bytes from a stream of unknown length (spooled) as from a file', async () => {

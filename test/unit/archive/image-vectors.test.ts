@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import { encodeHeader, openImage, parsePublicKeys, parseRegistry, statementBytes, attestationOf, verifyImage, type Trust } from '../../../src/archive/index.ts';
 import { isCairnError } from '../../../src/errors.ts';
-import { dcbor, independentKeyLines, independentVerify, nobleVerify, parseImage, statement, type IndependentTrust } from '../../support/independent.ts';
+import { decode as cbor2Decode } from 'cbor2';
+import { dcbor, independentChunkList, independentKeyLines, independentVerify, nobleVerify, parseImage, statement, type IndependentTrust } from '../../support/independent.ts';
 import { collectBytes } from '../../support/fixtures.ts';
 import type { ImageVector, VectorCheck, VectorTrust } from '../../support/vector-types.ts';
 
@@ -19,6 +20,7 @@ const vectors = JSON.parse(readFileSync(join(dir, 'vectors.json'), 'utf8')) as {
   trust: string[];
   registries: Record<string, RegistryJson>;
   valid: ImageVector[];
+  validV2: Array<{ name: string; description: string; file: string; digest: string; chunks: Array<{ length: number; id: string }>; checks: VectorCheck[] }>;
   invalid: Array<{ file: string; code: string; why: string; trust: VectorTrust }>;
   keyFiles: Array<{ name: string; text: string; keys?: number; code?: string }>;
 };
@@ -98,6 +100,33 @@ describe.each(vectors.valid)('valid vector $name', (v) => {
   });
 });
 
+describe.each(vectors.validV2)('valid format-v2 vector $name', (v) => {
+  const file = read(v.file);
+  it.each(v.checks)('verifies under trust $trust in both implementations', async (check) => {
+    const t = trusts(check.trust);
+    const want = expected(check, parseImageV2Attestations(file));
+    expect(await productOutcome(file, t.product)).toEqual(want);
+    expect(independentVerify(file, t.independent)).toEqual(want);
+  });
+
+  it('has the chunks and digest the independent chunker computes from its content (FORMAT.md §12)', async () => {
+    const opened = await openImage(Readable.from([file]));
+    const list = await opened.chunkList();
+    const content = await collectBytes(opened.content);
+    const independent = independentChunkList(content);
+    expect(independent.entries).toEqual(v.chunks);
+    expect(independent.digest).toBe(v.digest);
+    expect(opened.header.digest).toBe(v.digest);
+    expect(list?.length).toBe(36 * v.chunks.length);
+  });
+});
+
+/** The number of attestations of a v2 file, read with the independent CBOR decoder. */
+function parseImageV2Attestations(file: Uint8Array): number {
+  const length = new DataView(file.buffer, file.byteOffset).getUint32(10);
+  return cbor2Decode<{ attestations: unknown[] }>(file.subarray(14, 14 + length)).attestations.length;
+}
+
 describe.each(vectors.invalid)('invalid vector $file', ({ file, code, why, trust: name }) => {
   it(`fails with ${code} under trust ${name} in both implementations (${why})`, async () => {
     const t = trusts(name);
@@ -123,7 +152,7 @@ describe.each(vectors.keyFiles)('key file vector $name', ({ text, keys, code }) 
 describe('one-byte mutants of the vectors', () => {
   it('get the same outcome from both implementations', async () => {
     const t = trusts('keys');
-    const bases = ['raw-slh-dsa-sha2-128s.cimg', 'queue-state-three-attestations.cimg'].map(read);
+    const bases = ['raw-slh-dsa-sha2-128s.cimg', 'queue-state-three-attestations.cimg', 'v2-small.cimg'].map(read);
     let compared = 0;
     for (const base of bases) {
       // Every byte of the preamble and the first 300 header bytes, then every 97th byte.
