@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PublicKey, Trust } from '../src/archive/index.ts';
+import { digestKeyPart, parseDigest, type PublicKey, type Trust } from '../src/archive/index.ts';
 import { catchUp, fetchIdentity, pullImage, watchEvents } from '../src/client/index.ts';
 import { pullImageQssh } from '../src/client/qssh-pull.ts';
 import { connectQssh, type QsshClient } from '../src/qssh/client.ts';
@@ -125,7 +125,7 @@ class Puller {
     let first = true;
     try {
       const client = await this.#session(endpoint);
-      await pullImageQssh({ sftp: client.sftp, path: `/images/${entry.digest.slice('sha3-256:'.length)}.cimg`, out, trust: this.#ctx.trust, onProgress: () => void (first && ((first = false), this.#ctx.stats.time('pull-first-byte', performance.now() - started))) });
+      await pullImageQssh({ sftp: client.sftp, path: `/images/${digestKeyPart(parseDigest(entry.digest))}.cimg`, out, trust: this.#ctx.trust, onProgress: () => void (first && ((first = false), this.#ctx.stats.time('pull-first-byte', performance.now() - started))) });
       await checkPulled(this.#ctx, 'qssh pull', entry, out);
     } catch (error) {
       failed(this.#ctx, 'qssh pull', entry, error);

@@ -15,7 +15,7 @@
  * after a transfer cut short, the hidden partial it resumes from next time.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CairnError, isCairnError } from '../errors.ts';
 import { CONTENT_TYPE_QUEUE_STATE, FILE_CHUNK_BYTES, decodeQueueState, inPriorityOrder, openImage, parseDigest, verifyAttestations, type QuorumStatus, type Trust } from '../archive/index.ts';
@@ -25,6 +25,7 @@ import { getJson } from './http-client.ts';
 import { openHttpImage } from './pull.ts';
 import { openQsshImage } from './qssh-pull.ts';
 import { checkClaim, pullRemote, type RemoteImage } from './remote-image.ts';
+import { pullChunked } from './chunked-pull.ts';
 
 /** Where to catch up from: a Cairn server over HTTP, or an open QSSH session's SFTP. */
 export type CatchUpSource = { readonly conn: { base: string; token?: string } } | { readonly sftp: SftpClient };
@@ -45,7 +46,34 @@ export type CatchUpOptions = CatchUpSource & {
 /** What a catch-up did. */
 export type CatchUpResult =
   | { readonly action: 'up-to-date'; readonly localHeight: number; readonly latestFinalHeight: number | null }
-  | { readonly action: 'restored'; readonly localHeight: number; readonly height: number; readonly digest: string; readonly imageFile: string; readonly restoredFile: string; readonly messages?: number; readonly resumedFrom: number; readonly quorum: { attestedWeight: number; totalWeight: number } };
+  | {
+      readonly action: 'restored';
+      readonly localHeight: number;
+      readonly height: number;
+      readonly digest: string;
+      readonly imageFile: string;
+      readonly restoredFile: string;
+      readonly messages?: number;
+      readonly resumedFrom: number;
+      readonly quorum: { attestedWeight: number; totalWeight: number };
+      /** Format v2 over HTTP: the image the chunks were reused from, and what moved. */
+      readonly incremental?: { readonly base: string | null; readonly bytesDownloaded: number; readonly bytesFromBase: number };
+    };
+
+/**
+ * The image a previous catch-up restored for `chain` into `outDir` (`<chain>-<height>.cimg`, the
+ * highest height below `height`), whose chunks an incremental catch-up reuses.
+ */
+async function previousImage(outDir: string, chain: string, height: number): Promise<string | undefined> {
+  const pattern = new RegExp(`^${chain.replace(/[.]/g, '\\.')}-(\\d+)\\.cimg$`);
+  const heights = (await readdir(outDir))
+    .map((name) => pattern.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .filter((h) => Number.isSafeInteger(h) && h < height)
+    .sort((a, b) => b - a);
+  return heights.length > 0 ? join(outDir, `${chain}-${heights[0] as number}.cimg`) : undefined;
+}
 
 /** The chain's latest final image as the source serves it (its header checked against the claim), if any. */
 async function openLatestFinal(options: CatchUpOptions): Promise<RemoteImage | undefined> {
@@ -141,10 +169,22 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
     // One hidden staging file per chain: a later attempt resumes it if it holds the same digest.
     const staging = join(options.outDir, `.${options.chain}.catchup.cimg`);
     try {
-      const pulled = await pullRemote(remote, staging, { trust: options.trust, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      const progress = options.onProgress ? { onProgress: options.onProgress } : {};
+      let pulled: { resumedFrom: number };
+      let incremental: { base: string | null; bytesDownloaded: number; bytesFromBase: number } | undefined;
+      if ('conn' in options && remote.header.chunkList) {
+        // Format v2 over HTTP: chunks in parallel, and every chunk of the last restored image reused.
+        const previous = await previousImage(options.outDir, options.chain, height);
+        const primary = { kind: 'cairn' as const, base: options.conn.base, ...(options.conn.token ? { token: options.conn.token } : {}) };
+        const chunked = await pullChunked({ prefix: remote.prefix, header: remote.header, sources: [primary], out: staging, trust: options.trust, ...(previous ? { base: previous } : {}), ...progress });
+        pulled = chunked;
+        incremental = { base: previous ?? null, bytesDownloaded: chunked.bytesDownloaded, bytesFromBase: chunked.bytesFromBase };
+      } else {
+        pulled = await pullRemote(remote, staging, { trust: options.trust, ...progress });
+      }
       const restored = await restore(staging, base);
       await rename(staging, imageFile);
-      return { action: 'restored', localHeight: options.localHeight, height, digest, imageFile, ...restored, resumedFrom: pulled.resumedFrom, quorum: { attestedWeight: quorum.attestedWeight, totalWeight: quorum.totalWeight } };
+      return { action: 'restored', localHeight: options.localHeight, height, digest, imageFile, ...restored, resumedFrom: pulled.resumedFrom, quorum: { attestedWeight: quorum.attestedWeight, totalWeight: quorum.totalWeight }, ...(incremental ? { incremental } : {}) };
     } catch (error) {
       await rm(staging, { force: true });
       if (!interrupted(error)) await rm(`${staging}.part`, { force: true });

@@ -109,7 +109,7 @@ export async function completePartial(part: string, out: string, partial: Partia
 }
 
 /** Decodes the queue-state content of `part` (at `offset`, `size` bytes); removes `part` and throws QUEUE_STATE_INVALID if it is not one. */
-async function checkQueueStateContent(part: string, offset: number, size: number): Promise<void> {
+export async function checkQueueStateContent(part: string, offset: number, size: number): Promise<void> {
   try {
     if (size > MAX_QUEUE_STATE_BYTES) throw queueStateTooLarge();
     await readQueueState(size > 0 ? createReadStream(part, { start: offset, end: offset + size - 1, highWaterMark: FILE_CHUNK_BYTES }) : []);

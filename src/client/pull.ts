@@ -13,6 +13,8 @@ import { CairnError } from '../errors.ts';
 import { CHUNK_ENTRY_BYTES, chunkCountBounds, decodeZstdStream, digestKeyPart, prefixLengthOf, PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, decodePreamble, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { request, streamRequest } from './http-client.ts';
 import { headerOfPrefix } from './partial-image.ts';
+import { pullChunked, type ChunkedPullResult } from './chunked-pull.ts';
+import type { ChunkSourceSpec } from './chunk-sources.ts';
 import { checkClaim, pullRemote, type ImageClaim, type RemoteImage } from './remote-image.ts';
 
 /** What to pull. */
@@ -28,6 +30,10 @@ export interface PullOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Abort the transfer (the partial file stays for a later resume). */
   readonly signal?: AbortSignal;
+  /** Format v2: more places to fetch chunks from (other servers, mirrors, directories). */
+  readonly sources?: readonly ChunkSourceSpec[];
+  /** Format v2: an earlier image file whose chunks are copied instead of downloaded. */
+  readonly base?: string;
 }
 
 /** The outcome of a pull. */
@@ -38,6 +44,8 @@ export interface PullResult {
   /** Bytes that were already present from an earlier attempt. */
   readonly resumedFrom: number;
   readonly report?: VerificationReport;
+  /** Format v2: where the chunks came from. */
+  readonly chunked?: Pick<ChunkedPullResult, 'chunks' | 'bytesDownloaded' | 'bytesFromBase' | 'sources'>;
 }
 
 /** Attempts at reading a header that keeps growing (attestations arriving) before giving up. */
@@ -127,5 +135,21 @@ export async function openHttpImage(conn: { base: string; token?: string }, dige
 export async function pullImage(options: PullOptions): Promise<PullResult> {
   const remote = await openHttpImage(options.conn, options.digest, options.signal);
   if (options.claim) checkClaim(remote.header, options.claim);
+  if (remote.header.chunkList) {
+    // Format v2: chunk by chunk, several requests in flight, from every source, reusing the base.
+    const primary: ChunkSourceSpec = { kind: 'cairn', base: options.conn.base, ...(options.conn.token ? { token: options.conn.token } : {}) };
+    const pulled = await pullChunked({
+      prefix: remote.prefix,
+      header: remote.header,
+      sources: [primary, ...(options.sources ?? [])],
+      out: options.out,
+      ...(options.base ? { base: options.base } : {}),
+      ...(options.trust ? { trust: options.trust } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const { chunks, bytesDownloaded, bytesFromBase, sources } = pulled;
+    return { out: pulled.out, header: pulled.header, bytes: pulled.bytes, resumedFrom: pulled.resumedFrom, ...(pulled.report ? { report: pulled.report } : {}), chunked: { chunks, bytesDownloaded, bytesFromBase, sources } };
+  }
+  if (options.sources?.length || options.base) throw new CairnError('INVALID_ARGUMENT', `${options.digest} is a format-v1 image: --source and --base need a format-v2 (chunked) image`);
   return pullRemote(remote, options.out, { ...(options.trust ? { trust: options.trust } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
 }

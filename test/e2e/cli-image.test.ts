@@ -16,7 +16,7 @@ describe('cairn CLI: keys and image files', () => {
     const created = await runCairn(['image', 'create', '--chain', 'devnet', '--height', '1000', '--key', 'alice.key', '--in', 'state.bin', '--out', 'state-1000.cimg', '--json'], { cwd: dir });
     expect(created.code, created.stderr).toBe(0);
     const header = JSON.parse(created.stdout) as { digest: string; attestations: Array<{ validator: string }> };
-    expect(header.digest).toMatch(/^sha3-256:[0-9a-f]{64}$/);
+    expect(header.digest).toMatch(/^sha3-256-chunks:[0-9a-f]{64}$/);
     expect(header.attestations[0]?.validator).toBe('alice');
 
     const inspected = await runCairn(['image', 'inspect', 'state-1000.cimg'], { cwd: dir });

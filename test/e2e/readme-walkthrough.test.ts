@@ -61,6 +61,9 @@ async function runWalkthrough(env: NodeJS.ProcessEnv): Promise<void> {
     // Steps 5 and 6: a raw-content catch-up over HTTP and over QSSH, byte-identical.
     expect(result.stdout).toMatch(/^restored$/m);
     expect(result.stdout).toMatch(/^restored over qssh$/m);
+    expect(result.stdout).toMatch(/^caught up incrementally$/m);
+    expect(result.stdout).toMatch(/reused from walkthrough\/node\/devnet-1000\.cimg/);
+    expect(result.stdout).toMatch(/^pulled from two sources$/m);
     expect(result.stdout).toContain('OK: image verified');
     expect(result.stdout).toMatch(/^1024$/m);
     expect(result.stdout).toContain('not final');

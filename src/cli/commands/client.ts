@@ -1,11 +1,11 @@
 /** `cairn push | pull | ls`: talk to a Cairn server over HTTP (and pull over QSSH). */
 import type { Command } from 'commander';
 import { withServerOptions } from '../server-options.ts';
-import { loadTrust, parseDigest, type VerificationReport } from '../../archive/index.ts';
+import { digestKeyPart, loadTrust, parseDigest, type VerificationReport } from '../../archive/index.ts';
 import { pullImageQssh } from '../../client/qssh-pull.ts';
 import { connectFromCli, withQsshOptions, type QsshCliOptions } from '../qssh-options.ts';
 import { progressBar } from '../progress.ts';
-import { connection, getJson, pullImage, pushImage, type ServerOptions } from '../../client/index.ts';
+import { connection, getJson, parseSourceSpec, pullImage, pushImage, type PullResult, type ServerOptions } from '../../client/index.ts';
 import { CairnError } from '../../errors.ts';
 import { collect, parseUint } from '../parse.ts';
 import { isoTime, printFields, printJson, printTable } from '../output.ts';
@@ -28,6 +28,8 @@ interface PullCliOptions extends ServerOptions, QsshCliOptions {
   path?: string;
   out: string;
   trust?: string[];
+  source?: string[];
+  base?: string;
   json?: boolean;
 }
 
@@ -59,7 +61,9 @@ export function registerClientCommands(program: Command): void {
         .option('--digest <digest>', 'pull this image')
         .option('--path <remote>', 'with --qssh: this path of the SFTP tree (e.g. /devnet/latest-final)')
         .requiredOption('--out <file>', 'where to write the image file')
-        .option('--trust <file>', 'verify signatures against this public key or registry file (repeatable)', collect),
+        .option('--trust <file>', 'verify signatures against this public key or registry file (repeatable)', collect)
+        .option('--source <url|dir>', 'format v2: also fetch chunks from another Cairn server (base URL), an image file URL, or a directory holding the file (repeatable)', collect)
+        .option('--base <file>', 'format v2: an earlier image file whose chunks are copied instead of downloaded'),
     ).option('--json', 'print the result as JSON'),
   ).action(async (options: PullCliOptions) => {
     const chosen = [options.chain, options.digest, options.path].filter(Boolean).length;
@@ -70,10 +74,11 @@ export function registerClientCommands(program: Command): void {
     const bar = options.json ? undefined : progressBar('pull');
     const onProgress = bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {};
     let digest: string;
-    let result: { out: string; bytes: number; resumedFrom: number; report?: VerificationReport };
+    let result: { out: string; bytes: number; resumedFrom: number; report?: VerificationReport; chunked?: PullResult['chunked'] };
     let via: string;
     if (options.qssh) {
-      const path = options.path ?? (options.digest ? `/images/${parseDigest(options.digest).slice('sha3-256:'.length)}.cimg` : `/${options.chain as string}/${options.final ? 'latest-final' : 'latest'}`);
+      if (options.source?.length || options.base) throw new CairnError('INVALID_ARGUMENT', '--source and --base are for pulls over HTTP');
+      const path = options.path ?? (options.digest ? `/images/${digestKeyPart(parseDigest(options.digest))}.cimg` : `/${options.chain as string}/${options.final ? 'latest-final' : 'latest'}`);
       // What the path promises is checked against the signed header.
       const claim = options.digest ? { digest: parseDigest(options.digest) } : options.chain ? { chain: options.chain } : undefined;
       const client = await connectFromCli({ ...options, qssh: options.qssh });
@@ -92,16 +97,26 @@ export function registerClientCommands(program: Command): void {
         ? { digest: parseDigest(options.digest) }
         : await getJson<{ digest: string; height: number }>(conn, `/v1/chains/${encodeURIComponent(options.chain as string)}/latest${options.final ? '?final=true' : ''}`).then((latest) => ({ chain: options.chain as string, height: latest.height, digest: parseDigest(latest.digest) }));
       digest = claim.digest;
-      result = await pullImage({ conn, digest: claim.digest, claim, out: options.out, ...(trust ? { trust } : {}), ...onProgress });
+      const sources = (options.source ?? []).map((text) => parseSourceSpec(text, conn.token));
+      result = await pullImage({ conn, digest: claim.digest, claim, out: options.out, sources, ...(options.base ? { base: options.base } : {}), ...(trust ? { trust } : {}), ...onProgress });
       via = `http ${options.server}`;
     }
     bar?.finish();
     const seconds = (Date.now() - started) / 1000;
-    if (options.json) return printJson({ digest, out: result.out, bytes: result.bytes, resumedFrom: result.resumedFrom, via, verified: trust ? 'signatures, digest and size' : 'digest and size', quorum: result.report?.quorum ?? null });
+    const verified = trust ? 'signatures, digest and size' : 'digest and size';
+    if (options.json) return printJson({ digest, out: result.out, bytes: result.bytes, resumedFrom: result.resumedFrom, via, verified, quorum: result.report?.quorum ?? null, ...(result.chunked ? { chunks: result.chunked.chunks, bytesDownloaded: result.chunked.bytesDownloaded, bytesFromBase: result.chunked.bytesFromBase, sources: result.chunked.sources } : {}) });
+    const chunked = result.chunked;
     printFields([
       ['digest', digest],
       ['file', `${result.out} (${result.bytes} bytes${result.resumedFrom ? `, resumed at ${result.resumedFrom}` : ''})`],
       ['via', via],
+      ...(chunked
+        ? ([
+            ['chunks', `${chunked.chunks.total} (${chunked.chunks.downloaded} downloaded, ${chunked.chunks.fromBase} from the base, ${chunked.chunks.resumed} kept from a partial)`],
+            ['downloaded', `${chunked.bytesDownloaded} bytes${chunked.bytesFromBase ? ` (${chunked.bytesFromBase} bytes from the base)` : ''}`],
+            ...chunked.sources.map((s): [string, string] => ['source', `${s.source}: ${s.chunks} chunks, ${s.bytes} bytes${s.dropped ? ` — DROPPED: ${s.dropped}` : ''}`]),
+          ] as Array<[string, string]>)
+        : []),
       ['verified', trust ? 'signatures, digest and size' : 'digest and size (no --trust: signatures not checked)'],
       ...(result.report?.quorum ? ([['quorum', `${result.report.quorum.attestedWeight}/${result.report.quorum.totalWeight} ${result.report.quorum.final ? 'FINAL' : 'not final'}`]] as Array<[string, string]>) : []),
       ['time', `${seconds.toFixed(1)} s`],

@@ -108,6 +108,9 @@ export function registerFinalityCommands(program: Command): void {
       ['verified', `content, signatures and quorum ${result.quorum.attestedWeight}/${result.quorum.totalWeight} against your registry`],
       ['image', result.imageFile],
       ['restored', `${result.restoredFile}${result.messages === undefined ? '' : ` (${result.messages} messages in priority order)`}`],
+      ...(result.incremental
+        ? ([['transfer', `${result.incremental.bytesDownloaded} bytes downloaded${result.incremental.base ? `, ${result.incremental.bytesFromBase} reused from ${result.incremental.base}` : ' (no earlier image to reuse)'}`]] as Array<[string, string]>)
+        : []),
     ]);
   });
 

@@ -50,7 +50,8 @@ describe('a chain of 300 SLH-DSA-SHA2-128f validators', () => {
     expect(manifest.file.headerBytes - 14).toBeLessThanOrEqual(4 * 1024 * 1024);
 
     const file = new Uint8Array(await (await fetch(`${server.url}/v1/images/${header.digest}/file`)).arrayBuffer());
-    expect(new DataView(file.buffer).getUint32(10)).toBe(manifest.file.headerBytes - 14);
+    // headerBytes is the whole prefix: preamble, header and (format v2) the 36-byte chunk list entries.
+    expect(14 + new DataView(file.buffer).getUint32(10) + (header.chunkList?.length ?? 0)).toBe(manifest.file.headerBytes);
     // A node with the default 4 MiB limit and its own copy of the registry.
     const report = await verifyImage(Readable.from([file]), { keys: [], registry: parseRegistry(registryDoc) });
     expect(report.attestations.length).toBeGreaterThan(200);

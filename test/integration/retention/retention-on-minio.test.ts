@@ -60,7 +60,7 @@ describe('retention on MinIO', () => {
     expect(kept.size).toBeLessThan(252);
     expect(kept.size).toBeGreaterThanOrEqual(10);
     // Records, blobs and attestations exist exactly for kept images; no marks are left over.
-    const recordDigests = (await keys('images/devnet/')).map((k) => /([0-9a-f]{64})\.cbor$/.exec(k)?.[1]);
+    const recordDigests = (await keys('images/devnet/')).map((k) => /((?:chunks-)?[0-9a-f]{64})\.cbor$/.exec(k)?.[1]);
     expect(new Set(recordDigests)).toEqual(kept);
     const blobDigests = (await keys('blobs/')).map((k) => k.split('/')[1]);
     expect(new Set(blobDigests)).toEqual(kept);
