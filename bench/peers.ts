@@ -1,7 +1,7 @@
 /**
  * Cairn next to its peers, one MinIO, one random file per size, one run (issue: performance).
  *
- *   npm run bench:peers [-- --sizes 1,4]      (sizes in GiB; default 1)
+ *   npm run bench:peers [-- --sizes 1,4] [--no-compression]     (sizes in GiB; default 1)
  *
  * Rows: the floor measured in this process on the same bytes (SHA3-256; ChaCha20-Poly1305 seal
  * and open in 1 MiB chunks); `mc cp` up and down (MinIO's client, built by peers/install);
@@ -19,7 +19,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,7 +33,7 @@ import { queueStateContent, writeDatabasePages } from './compressible.ts';
 import { printTable, writeContentFile } from './support.ts';
 import { digestKeyPart, type Digest } from '../src/archive/index.ts';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1' }, 'queue-messages': { type: 'string', default: '1000000' }, 'pages-mib': { type: 'string', default: '512' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1' }, 'queue-messages': { type: 'string', default: '1000000' }, 'pages-mib': { type: 'string', default: '512' }, 'no-compression': { type: 'boolean', default: false } } });
 // `--sizes 0` runs the compression rows alone.
 const sizesGiB = values.sizes.split(',').map(Number).filter((gib) => gib > 0);
 /** The \`cairn\` command as its shebang runs it (bin/cairn.js: a 1 MiB young generation). */
@@ -127,6 +127,62 @@ const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-peers-'));
 const minio = await startMinio();
 const rows: string[][] = [];
 const zstdRows: string[][] = [];
+const incrementalRows: string[][] = [];
+const sourceRows: string[][] = [];
+
+/**
+ * Writes `from` with 1 % of it changed: eight evenly spread regions of 1/800 of the size
+ * overwritten with fresh random bytes, and 64 KiB inserted in the middle. Returns a description.
+ */
+async function writeChanged(from: string, to: string): Promise<string> {
+  const size = (await stat(from)).size;
+  const region = Math.floor(size / 800);
+  const starts = Array.from({ length: 8 }, (_, i) => Math.floor(((i + 0.5) * size) / 8));
+  const middle = Math.floor(size / 2) + 12_345;
+  const input = await open(from, 'r');
+  const output = await open(to, 'w');
+  try {
+    const piece = Buffer.allocUnsafe(4 * 1024 * 1024);
+    let at = 0;
+    let written = 0;
+    while (at < size) {
+      const { bytesRead } = await input.read(piece, 0, Math.min(piece.length, size - at), at);
+      const chunk = piece.subarray(0, bytesRead);
+      for (const start of starts) {
+        const from2 = Math.max(start, at);
+        const to2 = Math.min(start + region, at + bytesRead);
+        if (from2 < to2) randomBytes(to2 - from2).copy(chunk, from2 - at);
+      }
+      if (middle >= at && middle < at + bytesRead) {
+        await output.write(chunk, 0, middle - at, written);
+        written += middle - at;
+        const inserted = randomBytes(64 * 1024);
+        await output.write(inserted, 0, inserted.length, written);
+        written += inserted.length;
+        await output.write(chunk, middle - at, bytesRead - (middle - at), written);
+        written += bytesRead - (middle - at);
+      } else {
+        await output.write(chunk, 0, bytesRead, written);
+        written += bytesRead;
+      }
+      at += bytesRead;
+    }
+  } finally {
+    await input.close();
+    await output.close();
+  }
+  return `8 regions of ${(region / 1024 ** 2).toFixed(2)} MiB + 64 KiB inserted`;
+}
+
+/** A plain HTTP mirror of `file` in its own process (bench/workers/range-mirror.ts). */
+async function startMirror(file: string, lie: boolean): Promise<{ url: string; kill(): void }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'workers/range-mirror.ts'), '--file', file, ...(lie ? ['--lie'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`range mirror exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}/${lie ? 'liar' : 'mirror'}/image.cimg`, kill: () => child.kill() };
+}
 const node = process.execPath;
 try {
   const key = generateSigningKey('ml-dsa-65', 'bench');
@@ -196,12 +252,47 @@ try {
       await rm(join(dir, 'restic-out'), { recursive: true, force: true });
 
       const image = join(dir, `image-${gib}.cimg`);
-      await measure('cairn image create', node, [...CAIRN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', content, '--out', image, '--force']);
+      const imageV1 = join(dir, `image-${gib}-v1.cimg`);
+      await measure('cairn image create (v2, chunk ids on workers)', node, [...CAIRN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', content, '--out', image, '--force']);
+      await measure('cairn image create --format 1 (one SHA3 pass)', node, [...CAIRN, 'image', 'create', '--format', '1', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', content, '--out', imageV1, '--force']);
+      const changed = join(dir, 'changed.bin');
+      const edits = await writeChanged(content, changed);
       await rm(content);
-      const pushed = JSON.parse(await measure('cairn push', node, [...CAIRN, 'push', image, '--server', server.url, '--json'], {}, f.sha3 + f.seal)) as { digest: string };
+      const pushed = JSON.parse(await measure('cairn push (v2)', node, [...CAIRN, 'push', image, '--server', server.url, '--json'], {}, f.sha3 + f.seal)) as { digest: string };
+      const pushedV1 = JSON.parse(await measure('cairn push (v1)', node, [...CAIRN, 'push', imageV1, '--server', server.url, '--json'], {}, f.sha3 + f.seal)) as { digest: string };
+      await rm(imageV1);
+      const pull = async (what: string, digest: string, extra: readonly string[] = []): Promise<{ wall: number; bytesDownloaded?: number; sources?: Array<{ source: string; chunks: number; dropped?: string }> }> => {
+        const started = performance.now();
+        const out = JSON.parse(await measure(what, node, [...CAIRN, 'pull', '--digest', digest, '--server', server.url, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json', ...extra], {}, f.open)) as { bytesDownloaded?: number; sources?: Array<{ source: string; chunks: number; dropped?: string }> };
+        await rm(join(dir, 'pulled.cimg'));
+        return { wall: (performance.now() - started) / 1000, ...out };
+      };
+      const full = await pull('cairn pull (HTTP, v2: chunks in parallel)', pushed.digest);
+      await pull('cairn pull (HTTP, v1: one stream)', pushedV1.digest);
+
+      // Incremental: the same state with 1 % changed (edited regions and an insertion in the middle).
+      const image2 = join(dir, `image-${gib}-changed.cimg`);
+      await run(node, [...CAIRN, 'image', 'create', '--chain', 'bench', '--height', String(++height), '--key', keyFiles.privatePath, '--in', changed, '--out', image2, '--force']);
+      await rm(changed);
+      const pushed2 = JSON.parse((await run(node, [...CAIRN, 'push', image2, '--server', server.url, '--json'])).out) as { digest: string };
+      await rm(image2);
+      const incremental = await pull(`cairn pull --base (${edits})`, pushed2.digest, ['--base', image]);
+      const fullSize = (await stat(image)).size;
+      incrementalRows.push([`${gib} GiB`, edits, `${(((incremental.bytesDownloaded ?? 0) / fullSize) * 100).toFixed(2)} %`, incremental.wall.toFixed(2), full.wall.toFixed(2), `${(incremental.wall / full.wall).toFixed(3)}×`]);
+
+      // Three sources, one of which corrupts what it sends, against the two honest ones alone.
+      const honest = await startMirror(image, false);
+      const liar = await startMirror(image, true);
+      try {
+        const two = await pull('cairn pull, 2 sources (server + HTTP mirror)', pushed.digest, ['--source', honest.url]);
+        const three = await pull('cairn pull, 3 sources (+ a mirror that corrupts)', pushed.digest, ['--source', honest.url, '--source', liar.url]);
+        const dropped = three.sources?.find((x) => x.source === liar.url)?.dropped;
+        sourceRows.push([`${gib} GiB`, two.wall.toFixed(2), three.wall.toFixed(2), `${(three.wall / two.wall).toFixed(2)}×`, dropped ? `liar dropped: ${dropped.slice(0, 60)}…` : 'liar never asked']);
+      } finally {
+        honest.kill();
+        liar.kill();
+      }
       await rm(image);
-      await measure('cairn pull (HTTP)', node, [...CAIRN, 'pull', '--digest', pushed.digest, '--server', server.url, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
-      await rm(join(dir, 'pulled.cimg'));
       await measure('cairn pull --qssh', node, [...CAIRN, 'pull', '--qssh', `127.0.0.1:${server.qsshPort!}`, '--identity', identity, '--known-hosts', join(dir, 'known_hosts'), '--digest', pushed.digest, '--trust', registryFile, '--out', join(dir, 'pulled.cimg'), '--json'], {}, f.open);
       await rm(join(dir, 'pulled.cimg'));
     }
@@ -220,7 +311,7 @@ try {
         { name: 'random bytes', path: random },
       ];
     };
-    for (const compression of [true, false]) {
+    for (const compression of values['no-compression'] ? [] : [true, false]) {
       if (!compression) {
         await server.kill();
         server = await startCairn(false);
@@ -262,5 +353,9 @@ try {
 }
 
 printTable(['size', 'what', 'wall s', 'client CPU s', 'Cairn server CPU s', 'MinIO CPU s', 'server CPU per GiB vs the floor'], rows);
+console.log('');
+printTable(['size', 'incremental pull: change', 'downloaded / image', 'wall s', 'full pull wall s', 'ratio'], incrementalRows);
+console.log('');
+printTable(['size', '2 honest sources wall s', '+ 1 liar wall s', 'ratio', 'the liar'], sourceRows);
 console.log('');
 printTable(['content', 'compression', 'size', 'zstd -3', 'stored (sealed)', 'sent by pull', 'push wall / server CPU s', 'pull wall / client CPU / server CPU s'], zstdRows);

@@ -15,7 +15,7 @@
  * after a transfer cut short, the hidden partial it resumes from next time.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CairnError, isCairnError } from '../errors.ts';
 import { CONTENT_TYPE_QUEUE_STATE, FILE_CHUNK_BYTES, decodeQueueState, inPriorityOrder, openImage, parseDigest, verifyAttestations, type QuorumStatus, type Trust } from '../archive/index.ts';
@@ -172,9 +172,10 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
       const progress = options.onProgress ? { onProgress: options.onProgress } : {};
       let pulled: { resumedFrom: number };
       let incremental: { base: string | null; bytesDownloaded: number; bytesFromBase: number } | undefined;
-      if ('conn' in options && remote.header.chunkList) {
-        // Format v2 over HTTP: chunks in parallel, and every chunk of the last restored image reused.
-        const previous = await previousImage(options.outDir, options.chain, height);
+      const previous = await previousImage(options.outDir, options.chain, height);
+      const partial = await stat(`${staging}.part`).then(() => true, () => false);
+      if ('conn' in options && remote.header.chunkList && (previous || partial)) {
+        // Format v2 over HTTP with an earlier image or a partial: chunk by chunk, reusing them.
         const primary = { kind: 'cairn' as const, base: options.conn.base, ...(options.conn.token ? { token: options.conn.token } : {}) };
         const chunked = await pullChunked({ prefix: remote.prefix, header: remote.header, sources: [primary], out: staging, trust: options.trust, ...(previous ? { base: previous } : {}), ...progress });
         pulled = chunked;

@@ -100,7 +100,7 @@ export async function pullChunked(options: ChunkedPullOptions): Promise<ChunkedP
   try {
     const resumed = await openPart(part, prefix, header, total);
     file = resumed.file;
-    const have = await verifiedChunksIn(file, prefix.length, spans, resumed.existing, pool);
+    const have = await verifiedChunksIn(file, prefix.length, resumed.existing ? spans.filter((s) => prefix.length + s.offset + s.length <= resumed.size) : [], pool);
     const resumedBytes = spans.filter((s) => have.has(s.index)).reduce((sum, s) => sum + s.length, 0);
     progress(resumedBytes);
     let missing = spans.filter((s) => !have.has(s.index));
@@ -131,7 +131,7 @@ export async function pullChunked(options: ChunkedPullOptions): Promise<ChunkedP
       bytesDownloaded: sources.reduce((sum, s) => sum + s.bytes, 0),
       bytesFromBase,
       sources: sources.map((s) => ({ source: s.name, chunks: s.chunks, bytes: s.bytes, ...(s.dropped ? { dropped: s.dropped } : {}) })),
-      resumedFrom: prefix.length + resumedBytes,
+      resumedFrom: resumed.existing ? prefix.length + resumedBytes : 0,
       ...(report ? { report } : {}),
     };
   } finally {
@@ -142,14 +142,18 @@ export async function pullChunked(options: ChunkedPullOptions): Promise<ChunkedP
 }
 
 /**
- * Opens `<out>.part`: kept when it holds this image's prefix (a resumption), else started
- * afresh with the prefix, at the file's full size.
+ * Opens `<out>.part`: kept when it holds this image's prefix (a resumption, of a chunked pull or
+ * of a streamed one cut short: extended to the full size), else started afresh with the prefix.
  */
-async function openPart(part: string, prefix: Uint8Array, header: ImageHeader, total: number): Promise<{ file: FileHandle; existing: boolean }> {
+async function openPart(part: string, prefix: Uint8Array, header: ImageHeader, total: number): Promise<{ file: FileHandle; existing: boolean; size: number }> {
   try {
     const size = (await stat(part)).size;
     const parsed = await prefixOfStream(createReadStream(part));
-    if (parsed.header.digest === header.digest && parsed.prefix === prefix.length && size === total) return { file: await open(part, 'r+'), existing: true };
+    if (parsed.header.digest === header.digest && parsed.prefix === prefix.length && size <= total) {
+      const file = await open(part, 'r+');
+      if (size < total) await file.truncate(total);
+      return { file, existing: true, size };
+    }
   } catch {
     // no usable partial
   }
@@ -157,17 +161,16 @@ async function openPart(part: string, prefix: Uint8Array, header: ImageHeader, t
   try {
     await file.write(prefix, 0, prefix.length, 0);
     await file.truncate(total);
-    return { file, existing: false };
+    return { file, existing: false, size: prefix.length };
   } catch (error) {
     await file.close();
     throw error;
   }
 }
 
-/** The chunks of a resumed partial that verify (none for a fresh one). */
-async function verifiedChunksIn(file: FileHandle, contentOffset: number, spans: readonly Span[], existing: boolean, pool: ChunkIdPool): Promise<Set<number>> {
+/** Which of `spans` (the chunks a resumed partial may hold) verify in it. */
+async function verifiedChunksIn(file: FileHandle, contentOffset: number, spans: readonly Span[], pool: ChunkIdPool): Promise<Set<number>> {
   const have = new Set<number>();
-  if (!existing) return have;
   await forEachLimited(spans, 2 * pool.size, async (span) => {
     const bytes = Buffer.allocUnsafe(span.length);
     await file.read(bytes, 0, span.length, contentOffset + span.offset);
@@ -203,53 +206,86 @@ async function copyFromBase(base: string, missing: readonly Span[], file: FileHa
   return copied;
 }
 
-/** Fetches every span from the live sources, `inFlight` at a time; throws when no source is left. */
+/**
+ * Consecutive chunks fetched by one request, up to this many bytes: fewer requests, and a server
+ * that stores content compressed in 4 MiB blocks decompresses at most a block more per request.
+ */
+const RUN_BYTES = 8 * 1024 * 1024;
+
+/** Groups spans (in content order) into runs of consecutive chunks of at most RUN_BYTES. */
+function runsOf(spans: readonly Span[]): Span[][] {
+  const runs: Span[][] = [];
+  let run: Span[] = [];
+  let bytes = 0;
+  for (const span of spans) {
+    const last = run.at(-1);
+    if (last && (last.index + 1 !== span.index || bytes + span.length > RUN_BYTES)) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(span);
+    bytes += span.length;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * Fetches every span from the live sources, runs of consecutive chunks at a time, `inFlight`
+ * requests at once; each chunk of a run is verified and written on its own, and the chunks of a
+ * run that fail go back to the queue for another source. Throws when no source is left.
+ */
 async function fetchAll(missing: readonly Span[], sources: LiveSource[], options: ChunkedPullOptions, file: FileHandle, contentOffset: number, pool: ChunkIdPool, progress: (bytes: number) => void): Promise<void> {
-  const queue = [...missing];
-  const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
-  let opening: Promise<void> | undefined;
-  const openAll = (): Promise<void> =>
-    (opening ??= Promise.all(
-      sources.map(async (s, i) => {
-        try {
-          s.source = await openChunkSource(options.sources[i] as ChunkSourceSpec, options.header.digest);
-        } catch (error) {
-          s.dropped = `cannot serve this image: ${(error as Error).message}`;
-        }
-      }),
-    ).then(() => undefined));
+  const queue = runsOf(missing);
   if (queue.length === 0) return;
-  await openAll();
+  const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
+  await Promise.all(
+    sources.map(async (s, i) => {
+      try {
+        s.source = await openChunkSource(options.sources[i] as ChunkSourceSpec, options.header.digest);
+      } catch (error) {
+        s.dropped = `cannot serve this image: ${(error as Error).message}`;
+      }
+    }),
+  );
   const pick = (): LiveSource | undefined => sources.filter((s) => s.source && !s.dropped).sort((a, b) => a.busy - b.busy)[0];
   const worker = async (): Promise<void> => {
-    for (let span = queue.shift(); span; span = queue.shift()) {
-      for (;;) {
-        const s = pick();
-        if (!s) {
-          const named = sources.map((x) => `${x.name}: ${x.dropped ?? 'unused'}`).join('; ');
-          throw new CairnError('STORE_UNAVAILABLE', `no source left for chunk ${span.index} (${named}); run the pull again to resume`, { details: { sources: sources.map((x) => ({ source: x.name, dropped: x.dropped })) } });
-        }
-        s.busy += 1;
-        let bytes: Uint8Array;
-        try {
-          bytes = await (s.source as ChunkSource).read(span.offset, span.offset + span.length - 1);
-        } catch (error) {
-          s.failures += 1;
-          if (s.failures >= MAX_CONSECUTIVE_FAILURES) s.dropped ??= `failed ${s.failures} times in a row: ${(error as Error).message}`;
-          continue;
-        } finally {
-          s.busy -= 1;
-        }
-        if (!Buffer.from(await pool.id(bytes)).equals(span.id)) {
-          s.dropped ??= `sent chunk ${span.index} (content bytes ${span.offset}…${span.offset + span.length - 1}), which does not match the signed chunk list`;
-          continue;
-        }
-        s.failures = 0;
-        await file.write(bytes, 0, bytes.length, contentOffset + span.offset);
+    for (let run = queue.shift(); run; run = queue.shift()) {
+      const first = run[0] as Span;
+      const last = run.at(-1) as Span;
+      const s = pick();
+      if (!s) {
+        const named = sources.map((x) => `${x.name}: ${x.dropped ?? 'unused'}`).join('; ');
+        throw new CairnError('STORE_UNAVAILABLE', `no source left for chunk ${first.index} (${named}); run the pull again to resume`, { details: { sources: sources.map((x) => ({ source: x.name, dropped: x.dropped })) } });
+      }
+      s.busy += 1;
+      let bytes: Uint8Array;
+      try {
+        bytes = await (s.source as ChunkSource).read(first.offset, last.offset + last.length - 1);
+      } catch (error) {
+        s.failures += 1;
+        if (s.failures >= MAX_CONSECUTIVE_FAILURES) s.dropped ??= `failed ${s.failures} times in a row: ${(error as Error).message}`;
+        queue.unshift(run);
+        continue;
+      } finally {
+        s.busy -= 1;
+      }
+      const ids = await Promise.all(run.map((span) => pool.id(bytes.subarray(span.offset - first.offset, span.offset - first.offset + span.length))));
+      const bad = run.filter((span, i) => !Buffer.from(ids[i] as Uint8Array).equals(span.id));
+      for (const span of run) {
+        if (bad.includes(span)) continue;
+        await file.write(bytes, span.offset - first.offset, span.length, contentOffset + span.offset);
         s.chunks += 1;
-        s.bytes += bytes.length;
-        progress(bytes.length);
-        break;
+        s.bytes += span.length;
+        progress(span.length);
+      }
+      if (bad.length > 0) {
+        const b = bad[0] as Span;
+        s.dropped ??= `sent chunk ${b.index} (content bytes ${b.offset}…${b.offset + b.length - 1}), which does not match the signed chunk list`;
+        queue.push(...bad.map((span) => [span]));
+      } else {
+        s.failures = 0;
       }
     }
   };

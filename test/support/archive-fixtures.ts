@@ -3,7 +3,7 @@
  * signed by them, and an archive on a given store.
  */
 import { Readable } from 'node:stream';
-import { createImageBytes, encodeImagePrefix, formatPublicKey, orderAttestations, parseRegistry, signAttestation, type ImageHeader, type Registry, type SigningKey } from '../../src/archive/index.ts';
+import { chunkListOfBytes, chunkSpans, createImageBytes, encodeImagePrefix, formatPublicKey, orderAttestations, parseRegistry, signAttestation, type ImageHeader, type Registry, type SigningKey } from '../../src/archive/index.ts';
 import { generateMasterKeyEntry, parseKeyring, type Keyring } from '../../src/archive/crypto/keyring.ts';
 import { openArchive, type Archive } from '../../src/archive/service/archive.ts';
 import type { ArchivedImage } from '../../src/archive/index.ts';
@@ -74,4 +74,14 @@ export async function allImages(archive: Archive, chain: string): Promise<Archiv
 /** Number of archived images. */
 export async function imageCount(archive: Archive): Promise<number> {
   return [...(await archive.read.counts()).values()].reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Bytes of the format-v2 chunks of `content` that lie wholly in its first `upTo` bytes: what a
+ * resumed v2 pull keeps of a partial holding that much content.
+ */
+export function wholeChunkBytes(content: Uint8Array, upTo: number): number {
+  return chunkSpans(chunkListOfBytes(content).list)
+    .filter((c) => c.offset + c.length <= upTo)
+    .reduce((sum, c) => sum + c.length, 0);
 }

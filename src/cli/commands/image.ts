@@ -36,6 +36,7 @@ interface CreateOptions {
   validator?: string;
   contentType?: string;
   createdAt?: string;
+  format?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -65,6 +66,13 @@ function headerJson(header: ImageHeader): Record<string, unknown> {
   };
 }
 
+/** `--format`: 2 (chunked, the default) or 1. */
+function parseFormat(text: string | undefined): 1 | 2 {
+  if (text === undefined || text === '2') return 2;
+  if (text === '1') return 1;
+  throw new CairnError('INVALID_ARGUMENT', `--format must be 1 or 2, not ${text.slice(0, 20)}`);
+}
+
 async function create(options: CreateOptions): Promise<void> {
   if (Boolean(options.in) === Boolean(options.queue)) throw new CairnError('INVALID_ARGUMENT', 'give exactly one of --in <file> and --queue <json>');
   const key = await readSigningKeyFile(options.key);
@@ -91,6 +99,7 @@ async function create(options: CreateOptions): Promise<void> {
     out: options.out,
     contentType,
     ...(options.createdAt ? { createdAt: parseTime('created-at', options.createdAt) } : {}),
+    format: parseFormat(options.format),
     overwrite: options.force ?? false,
   });
   if (options.json) return printJson({ file: options.out, ...headerJson(header) });
@@ -102,8 +111,10 @@ async function inspect(file: string, options: { json?: boolean; trust?: string[]
   const { header } = opened;
   // With --trust, each attestation's status (signatures only: the content is not read).
   const checks = options.trust?.length ? checkAttestations(header, await loadTrust(options.trust)) : undefined;
-  if (options.json) return printJson({ file, formatVersion: 1, headerBytes: opened.headerBytes.length, contentOffset: opened.contentOffset, ...headerJson(header), ...(checks ? { checks } : {}) });
-  printFields([['file', file], ['format', `cairn image v1, header ${opened.headerBytes.length} bytes, content at offset ${opened.contentOffset}`], ...headerSummary(header)]);
+  const chunks = (opened.contentOffset - 14 - opened.headerBytes.length) / 36;
+  if (options.json) return printJson({ file, formatVersion: opened.version, headerBytes: opened.headerBytes.length, ...(opened.version === 2 ? { chunks } : {}), contentOffset: opened.contentOffset, ...headerJson(header), ...(checks ? { checks } : {}) });
+  const list = opened.version === 2 ? `, ${chunks} chunks listed` : '';
+  printFields([['file', file], ['format', `cairn image v${opened.version}, header ${opened.headerBytes.length} bytes${list}, content at offset ${opened.contentOffset}`], ...headerSummary(header)]);
   process.stdout.write('\n');
   printTable(
     ['#', 'validator', 'algorithm', 'signed at', 'signature', ...(checks ? ['status'] : [])],
@@ -160,6 +171,7 @@ export function registerImage(program: Command): void {
     .option('--validator <id>', 'producer validator id (default: the comment in <key>.pub)')
     .option('--content-type <type>', `content type (default ${CONTENT_TYPE_OCTET_STREAM})`)
     .option('--created-at <time>', 'creation time, ms since epoch or ISO-8601 (default now)')
+    .option('--format <1|2>', 'image format: 2 (a signed chunk list: parallel, incremental, multi-source pulls; default) or 1')
     .option('--force', 'overwrite --out if it exists')
     .option('--json', 'print the result as JSON')
     .action(create);

@@ -5,7 +5,7 @@
  * refused and nothing is written), a transfer cut short resumed, and the same over QSSH.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import type { RunningServer } from '../../../src/api/index.ts';
 import { formatPublicKey, formatQsshPublicKey, generateFalconKey, loadTrust, parseRegistry, registryToDocument, writeQsshKeyPair, type Registry, type Trust } from '../../../src/archive/index.ts';
 import { catchUp, pullImage } from '../../../src/client/index.ts';
 import { connectQssh, readQsshIdentity } from '../../../src/qssh/client.ts';
-import { imageBytes, validatorKey } from '../../support/archive-fixtures.ts';
+import { imageBytes, validatorKey, wholeChunkBytes } from '../../support/archive-fixtures.ts';
 import { runCairn } from '../../support/cli.ts';
 import { tempDir } from '../../support/fixtures.ts';
 import { startHostileProxy } from '../../support/hostile-proxy.ts';
@@ -107,9 +107,13 @@ describe('catch-up over HTTP', () => {
       await proxy.close();
     }
     expect(await readdir(out)).toEqual(['.devnet.catchup.cimg.part']);
+    const partial = (await stat(join(out, '.devnet.catchup.cimg.part'))).size;
+    const prefix = final.bytes.length - content.length;
+    expect(partial).toBeGreaterThan(prefix + 512 * 1024);
     const result = await catchUp({ conn: { base: server.url }, chain: 'devnet', localHeight: 0, trust, outDir: out });
     expect(result).toMatchObject({ action: 'restored', height: 4000 });
-    expect(result.action === 'restored' && result.resumedFrom).toBeGreaterThan(512 * 1024);
+    // A format-v2 partial is resumed by chunk: every whole chunk it holds is kept.
+    expect(result.action === 'restored' && result.resumedFrom).toBe(prefix + wholeChunkBytes(content, partial - prefix));
     expect((await readdir(out)).sort()).toEqual(['devnet-4000.bin', 'devnet-4000.cimg']);
     expect((await readFile(join(out, 'devnet-4000.bin'))).equals(content)).toBe(true);
   });
