@@ -29,5 +29,5 @@ export { decodeZstdStream } from './compression/zstd-stream.ts';
 export * from './chunking/content-chunker.ts';
 export * from './chunking/chunk-list.ts';
 export * from './chunking/build-chunk-list.ts';
-export { ChunkIdPool, chunkIdsInOrder } from './hashing/chunk-id-pool.ts';
+export { ChunkIdPool, chunkIdsInOrder, sharedChunkIdPool } from './hashing/chunk-id-pool.ts';
 export { drainedOrClosed, forEachLimited, KeyedMutex } from './concurrency.ts';

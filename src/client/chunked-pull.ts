@@ -14,7 +14,7 @@
 import { createReadStream } from 'node:fs';
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
-import { CONTENT_TYPE_QUEUE_STATE, ChunkIdPool, FILE_CHUNK_BYTES, forEachLimited, buildChunkList, chunkSpans, verifyAttestations, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
+import { CONTENT_TYPE_QUEUE_STATE, sharedChunkIdPool, type ChunkIdPool, FILE_CHUNK_BYTES, forEachLimited, buildChunkList, chunkSpans, verifyAttestations, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { openChunkSource, type ChunkSource, type ChunkSourceSpec } from './chunk-sources.ts';
 import { checkQueueStateContent, prefixOfStream } from './partial-image.ts';
 
@@ -89,7 +89,7 @@ export async function pullChunked(options: ChunkedPullOptions): Promise<ChunkedP
   const spans: Span[] = chunkSpans(list).map((s, index) => ({ index, ...s }));
   const total = prefix.length + header.size;
   const part = `${options.out}.part`;
-  const pool = new ChunkIdPool();
+  const pool = sharedChunkIdPool();
   const sources: LiveSource[] = options.sources.map((spec) => ({ name: spec.kind === 'cairn' ? spec.base : spec.kind === 'file-url' ? spec.url : spec.path, chunks: 0, bytes: 0, failures: 0, busy: 0 }));
   let file: FileHandle | undefined;
   let done = prefix.length;
@@ -137,7 +137,6 @@ export async function pullChunked(options: ChunkedPullOptions): Promise<ChunkedP
   } finally {
     await file?.close().catch(() => undefined);
     await Promise.all(sources.map((s) => (s.source ? s.source.close().catch(() => undefined) : Promise.resolve())));
-    await pool.close();
   }
 }
 

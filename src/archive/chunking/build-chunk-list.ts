@@ -1,10 +1,10 @@
 /**
  * The chunk list of content (FORMAT.md §12): cut it (content-chunker.ts) and hash every chunk —
- * on a pool of worker threads when the content is large, so all cores hash while the main thread
- * cuts — and encode the entries in content order.
+ * on the process-wide pool of worker threads when the content is large, so all cores hash while
+ * the main thread cuts — and encode the entries in content order.
  */
 import { CairnError } from '../../errors.ts';
-import { ChunkIdPool, chunkIdsInOrder } from '../hashing/chunk-id-pool.ts';
+import { chunkIdsInOrder, sharedChunkIdPool } from '../hashing/chunk-id-pool.ts';
 import { CHUNK_ENTRY_BYTES, chunkId, chunkListDigestOf } from './chunk-list.ts';
 import { chunkLengths, chunkStream } from './content-chunker.ts';
 import type { Digest } from '../digest.ts';
@@ -26,18 +26,14 @@ export interface BuiltChunkList {
 export async function buildChunkList(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expectedSize?: number): Promise<BuiltChunkList> {
   const entries: Buffer[] = [];
   let size = 0;
-  const pool = expectedSize === undefined || expectedSize >= PARALLEL_MIN_BYTES ? new ChunkIdPool() : undefined;
-  try {
-    const ids = pool ? chunkIdsInOrder(chunkStream(source), pool) : inlineIds(chunkStream(source));
-    for await (const { length, id } of ids) {
-      const entry = Buffer.alloc(CHUNK_ENTRY_BYTES);
-      entry.writeUInt32BE(length, 0);
-      entry.set(id, 4);
-      entries.push(entry);
-      size += length;
-    }
-  } finally {
-    await pool?.close();
+  const pool = expectedSize === undefined || expectedSize >= PARALLEL_MIN_BYTES ? sharedChunkIdPool() : undefined;
+  const ids = pool ? chunkIdsInOrder(chunkStream(source), pool) : inlineIds(chunkStream(source));
+  for await (const { length, id } of ids) {
+    const entry = Buffer.alloc(CHUNK_ENTRY_BYTES);
+    entry.writeUInt32BE(length, 0);
+    entry.set(id, 4);
+    entries.push(entry);
+    size += length;
   }
   if (expectedSize !== undefined && size !== expectedSize) {
     throw new CairnError('SIZE_MISMATCH', `content was ${size} bytes, expected ${expectedSize} (did the input change while it was read?)`, { details: { expected: expectedSize, actual: size } });

@@ -19,8 +19,11 @@ export class ChunkIdPool {
   #next = 0;
   #failed: Error | undefined;
   #closed = false;
+  readonly #unref: boolean;
 
-  constructor(options: { workers?: number } = {}) {
+  /** `unref`: the workers do not keep the process alive (the process-wide pool). */
+  constructor(options: { workers?: number; unref?: boolean } = {}) {
+    this.#unref = options.unref === true;
     const count = Math.max(1, options.workers ?? Math.min(availableParallelism(), 4));
     const url = new URL(import.meta.url.endsWith('.js') ? './chunk-id-worker.js' : './chunk-id-worker.ts', import.meta.url);
     this.#workers = Array.from({ length: count }, () => {
@@ -28,11 +31,13 @@ export class ChunkIdPool {
       worker.on('message', (m: { seq: number; id: Uint8Array }) => {
         const waiter = this.#waiting.get(m.seq);
         this.#waiting.delete(m.seq);
+        this.#idle();
         waiter?.resolve(new Uint8Array(m.id));
       });
       worker.on('error', (error: Error) => this.#fail(error));
       // A worker never ends by itself: any exit fails what is waiting, and what comes after.
       worker.on('exit', (code) => this.#fail(new CairnError('INTERNAL', this.#closed ? 'the chunk hashing pool is closed' : `a chunk hashing worker exited (code ${code})`)));
+      if (options.unref) worker.unref();
       return worker;
     });
   }
@@ -42,10 +47,21 @@ export class ChunkIdPool {
     return this.#workers.length;
   }
 
+  /** True once a worker failed or the pool was closed: it hashes nothing more. */
+  get broken(): boolean {
+    return this.#failed !== undefined;
+  }
+
   #fail(error: Error): void {
     this.#failed ??= error;
     for (const waiter of this.#waiting.values()) waiter.reject(error);
     this.#waiting.clear();
+    this.#idle();
+  }
+
+  /** An unref'd pool holds the process open only while it has work (else an await on it would end the process). */
+  #idle(): void {
+    if (this.#unref && this.#waiting.size === 0) for (const worker of this.#workers) worker.unref();
   }
 
   /**
@@ -58,6 +74,7 @@ export class ChunkIdPool {
     const whole = options.owned === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
     const buffer = whole ? (bytes.buffer) : new Uint8Array(bytes).buffer;
     const worker = this.#workers[this.#next++ % this.#workers.length] as Worker;
+    if (this.#unref && this.#waiting.size === 0) for (const w of this.#workers) w.ref();
     return new Promise((resolve, reject) => {
       this.#waiting.set(seq, { resolve, reject });
       worker.postMessage({ seq, bytes: buffer }, [buffer]);
@@ -70,6 +87,19 @@ export class ChunkIdPool {
     this.#fail(new CairnError('INTERNAL', 'the chunk hashing pool is closed'));
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
+}
+
+let shared: ChunkIdPool | undefined;
+
+/**
+ * The process-wide pool (one worker per core, at most 4), shared by every verification, pull and
+ * image creation of the process, so that concurrent pushes do not each start workers of their
+ * own: memory stays bounded by the cores, not by the number of pushes. Its workers do not keep
+ * the process alive; a pool that broke is replaced on the next call.
+ */
+export function sharedChunkIdPool(): ChunkIdPool {
+  if (!shared || shared.broken) shared = new ChunkIdPool({ unref: true });
+  return shared;
 }
 
 /**

@@ -3,11 +3,11 @@
  * content order in pieces of any size; each chunk, once complete, is hashed — on a pool of worker
  * threads for large content, so every core hashes — and compared with its entry in the (already
  * verified) chunk list. A mismatch is reported by the next `update` or by `finish`, naming the
- * chunk. Memory: at most 2 chunks per worker in flight.
+ * chunk. Memory: at most 2 chunks per worker of the process-wide pool in flight per verifier.
  */
 import { CairnError } from '../../errors.ts';
 import { chunkId, chunkSpans } from '../chunking/chunk-list.ts';
-import { ChunkIdPool } from './chunk-id-pool.ts';
+import { sharedChunkIdPool, type ChunkIdPool } from './chunk-id-pool.ts';
 
 /** Content at least this large is hashed on worker threads. */
 const POOL_MIN_BYTES = 8 * 1024 * 1024;
@@ -33,7 +33,7 @@ export class ChunkVerifier {
   /** `list` must already be checked against the digest and size (image-reader, headerOfPrefix). */
   constructor(list: Uint8Array, size: number) {
     this.#spans = chunkSpans(list);
-    this.#pool = size >= POOL_MIN_BYTES ? new ChunkIdPool() : undefined;
+    this.#pool = size >= POOL_MIN_BYTES ? sharedChunkIdPool() : undefined;
   }
 
   /** Bytes verified or being verified so far. */
@@ -96,8 +96,9 @@ export class ChunkVerifier {
     }
   }
 
-  /** Stops the hashing workers. */
+  /** Stops waiting for chunks still being hashed (the process-wide pool stays). */
   async close(): Promise<void> {
-    await this.#pool?.close();
+    await Promise.allSettled(this.#pending.map((p) => p.id));
+    this.#pending.length = 0;
   }
 }
