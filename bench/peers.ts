@@ -174,9 +174,10 @@ async function writeChanged(from: string, to: string): Promise<string> {
   return `8 regions of ${(region / 1024 ** 2).toFixed(2)} MiB + 64 KiB inserted`;
 }
 
-/** A plain HTTP mirror of `file` in its own process (bench/workers/range-mirror.ts). */
-async function startMirror(file: string, lie: boolean): Promise<{ url: string; kill(): void }> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'workers/range-mirror.ts'), '--file', file, ...(lie ? ['--lie'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A plain HTTP mirror of `file` in its own process (bench/workers/range-mirror.ts); `lieFrom`: corrupt what it sends from that offset on. */
+async function startMirror(file: string, lieFrom?: number): Promise<{ url: string; kill(): void }> {
+  const lie = lieFrom !== undefined;
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'workers/range-mirror.ts'), '--file', file, ...(lie ? ['--lie-from', String(lieFrom)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
     child.once('exit', (code) => reject(new Error(`range mirror exited (${code})`)));
@@ -281,8 +282,8 @@ try {
       incrementalRows.push([`${gib} GiB`, edits, `${(((incremental.bytesDownloaded ?? 0) / fullSize) * 100).toFixed(2)} %`, incremental.wall.toFixed(2), full.wall.toFixed(2), `${(incremental.wall / full.wall).toFixed(3)}×`]);
 
       // Three sources, one of which corrupts what it sends, against the two honest ones alone.
-      const honest = await startMirror(image, false);
-      const liar = await startMirror(image, true);
+      const honest = await startMirror(image);
+      const liar = await startMirror(image, fullSize - gib * 1024 ** 3);
       try {
         const two = await pull('cairn pull, 2 sources (server + HTTP mirror)', pushed.digest, ['--source', honest.url]);
         const three = await pull('cairn pull, 3 sources (+ a mirror that corrupts)', pushed.digest, ['--source', honest.url, '--source', liar.url]);

@@ -185,19 +185,42 @@ async function copyFromBase(base: string, missing: readonly Span[], file: FileHa
   const list = parsed.header.chunkList ?? (parsed.header.size > 0 ? (await buildChunkList(createReadStream(base, { start: parsed.prefix, highWaterMark: FILE_CHUNK_BYTES }), parsed.header.size)).list : new Uint8Array(0));
   const where = new Map<string, { offset: number; length: number }>();
   for (const s of chunkSpans(list)) where.set(Buffer.from(s.id).toString('hex'), { offset: parsed.prefix + s.offset, length: s.length });
+  // Chunks next to each other in both images are read, hashed and written as one run.
+  const runs: Array<{ at: number; spans: Span[]; bytes: number }> = [];
+  for (const span of missing) {
+    const at = where.get(Buffer.from(span.id).toString('hex'));
+    if (!at || at.length !== span.length) continue;
+    const run = runs.at(-1);
+    const last = run?.spans.at(-1);
+    if (run && last && last.index + 1 === span.index && run.at + run.bytes === at.offset && run.bytes + span.length <= RUN_BYTES) {
+      run.spans.push(span);
+      run.bytes += span.length;
+    } else {
+      runs.push({ at: at.offset, spans: [span], bytes: span.length });
+    }
+  }
   const handle = await open(base, 'r');
   const copied = new Set<number>();
+  // Run buffers go to a worker and come back: a few are reused rather than one allocated per run.
+  const free: Uint8Array[] = [];
   try {
-    await forEachLimited(missing, 2 * pool.size, async (span) => {
-      const at = where.get(Buffer.from(span.id).toString('hex'));
-      if (!at || at.length !== span.length) return;
-      const bytes = Buffer.allocUnsafe(span.length);
-      const { bytesRead } = await handle.read(bytes, 0, span.length, at.offset);
-      if (bytesRead !== span.length) return;
-      // The base is only a hint: its bytes are verified like any source's.
-      if (!Buffer.from(await pool.id(bytes)).equals(span.id)) return;
-      await file.write(bytes, 0, bytes.length, contentOffset + span.offset);
-      copied.add(span.index);
+    await forEachLimited(runs, 2 * pool.size + 1, async (run) => {
+      const read = free.pop() ?? new Uint8Array(RUN_BYTES);
+      const { bytesRead } = await handle.read(read, 0, run.bytes, run.at);
+      if (bytesRead !== run.bytes) {
+        free.push(read);
+        return;
+      }
+      // The base is only a hint: its bytes are verified like any source's (hashed on a worker
+      // and handed back, not copied); the chunks that do not verify are downloaded.
+      const first = run.spans[0] as Span;
+      const { ids, bytes } = await pool.ids(read, run.spans.map((span) => ({ offset: span.offset - first.offset, length: span.length })));
+      for (const [i, span] of run.spans.entries()) {
+        if (!Buffer.from(ids[i] as Uint8Array).equals(span.id)) continue;
+        await file.write(bytes, span.offset - first.offset, span.length, contentOffset + span.offset);
+        copied.add(span.index);
+      }
+      free.push(bytes);
     });
   } finally {
     await handle.close();
@@ -270,8 +293,10 @@ async function fetchAll(missing: readonly Span[], sources: LiveSource[], options
       } finally {
         s.busy -= 1;
       }
-      const ids = await Promise.all(run.map((span) => pool.id(bytes.subarray(span.offset - first.offset, span.offset - first.offset + span.length))));
-      const bad = run.filter((span, i) => !Buffer.from(ids[i] as Uint8Array).equals(span.id));
+      // The run is hashed on a worker, chunk by chunk, and handed back (no copy).
+      const hashed = await pool.ids(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes), run.map((span) => ({ offset: span.offset - first.offset, length: span.length })));
+      bytes = hashed.bytes;
+      const bad = run.filter((span, i) => !Buffer.from(hashed.ids[i] as Uint8Array).equals(span.id));
       for (const span of run) {
         if (bad.includes(span)) continue;
         await file.write(bytes, span.offset - first.offset, span.length, contentOffset + span.offset);

@@ -14,9 +14,10 @@ import { CairnError } from '../../errors.ts';
 /** A pool of hashing workers. Close it when done. */
 export class ChunkIdPool {
   readonly #workers: Worker[];
-  readonly #waiting = new Map<number, { resolve: (id: Uint8Array) => void; reject: (error: Error) => void }>();
+  readonly #waiting = new Map<number, { resolve: (reply: { ids: ArrayBuffer; bytes?: ArrayBuffer }) => void; reject: (error: Error) => void }>();
+  /** Jobs each worker has (the next job goes to the least busy one). */
+  readonly #load: number[];
   #seq = 0;
-  #next = 0;
   #failed: Error | undefined;
   #closed = false;
   readonly #unref: boolean;
@@ -26,13 +27,15 @@ export class ChunkIdPool {
     this.#unref = options.unref === true;
     const count = Math.max(1, options.workers ?? Math.min(availableParallelism(), 4));
     const url = new URL(import.meta.url.endsWith('.js') ? './chunk-id-worker.js' : './chunk-id-worker.ts', import.meta.url);
-    this.#workers = Array.from({ length: count }, () => {
+    this.#load = Array.from({ length: count }, () => 0);
+    this.#workers = Array.from({ length: count }, (_, index) => {
       const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32, stackSizeMb: 1 } });
-      worker.on('message', (m: { seq: number; id: Uint8Array }) => {
+      worker.on('message', (m: { seq: number; ids: ArrayBuffer; bytes?: ArrayBuffer }) => {
         const waiter = this.#waiting.get(m.seq);
         this.#waiting.delete(m.seq);
+        this.#load[index] = (this.#load[index] as number) - 1;
         this.#idle();
-        waiter?.resolve(new Uint8Array(m.id));
+        waiter?.resolve(m);
       });
       worker.on('error', (error: Error) => this.#fail(error));
       // A worker never ends by itself: any exit fails what is waiting, and what comes after.
@@ -68,16 +71,36 @@ export class ChunkIdPool {
    * The id of one chunk. Its bytes are copied (the caller keeps its own) unless `owned` says the
    * caller gives up `bytes`, a view of a whole ArrayBuffer of its own: then it is transferred.
    */
-  id(bytes: Uint8Array, options: { owned?: boolean } = {}): Promise<Uint8Array> {
+  async id(bytes: Uint8Array, options: { owned?: boolean } = {}): Promise<Uint8Array> {
+    const whole = options.owned === true && isWhole(bytes);
+    const buffer = whole ? (bytes.buffer as ArrayBuffer) : new Uint8Array(bytes).buffer;
+    const reply = await this.#send(buffer, [0, bytes.length], false);
+    return new Uint8Array(reply.ids);
+  }
+
+  /**
+   * The ids of the chunks at `spans` (offset, length) of `bytes`, which must be a whole
+   * ArrayBuffer of the caller's: it is transferred to a worker and handed back with the ids
+   * (use the returned view; the one given is detached), so nothing is copied.
+   */
+  async ids(bytes: Uint8Array, spans: ReadonlyArray<{ offset: number; length: number }>): Promise<{ ids: Uint8Array[]; bytes: Uint8Array }> {
+    if (!isWhole(bytes)) throw new CairnError('INTERNAL', 'ChunkIdPool.ids needs a view of a whole ArrayBuffer');
+    const reply = await this.#send(bytes.buffer as ArrayBuffer, spans.flatMap((s) => [s.offset, s.length]), true);
+    const ids = new Uint8Array(reply.ids);
+    return { ids: spans.map((_, i) => ids.subarray(32 * i, 32 * i + 32)), bytes: new Uint8Array(reply.bytes as ArrayBuffer) };
+  }
+
+  #send(buffer: ArrayBuffer, spans: number[], back: boolean): Promise<{ ids: ArrayBuffer; bytes?: ArrayBuffer }> {
     if (this.#failed) return Promise.reject(this.#failed);
     const seq = this.#seq++;
-    const whole = options.owned === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-    const buffer = whole ? (bytes.buffer) : new Uint8Array(bytes).buffer;
-    const worker = this.#workers[this.#next++ % this.#workers.length] as Worker;
+    let index = 0;
+    for (let i = 1; i < this.#load.length; i++) if ((this.#load[i] as number) < (this.#load[index] as number)) index = i;
+    this.#load[index] = (this.#load[index] as number) + 1;
+    const worker = this.#workers[index] as Worker;
     if (this.#unref && this.#waiting.size === 0) for (const w of this.#workers) w.ref();
     return new Promise((resolve, reject) => {
       this.#waiting.set(seq, { resolve, reject });
-      worker.postMessage({ seq, bytes: buffer }, [buffer]);
+      worker.postMessage({ seq, bytes: buffer, spans, back }, [buffer]);
     });
   }
 
@@ -118,4 +141,8 @@ export async function* chunkIdsInOrder(chunks: AsyncIterable<Uint8Array> | Itera
     }
   }
   for (const entry of pending) yield { length: entry.length, id: await entry.id };
+}
+
+function isWhole(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
 }

@@ -6,12 +6,15 @@
  * chunk. Memory: at most 2 chunks per worker of the process-wide pool in flight per verifier.
  */
 import { CairnError } from '../../errors.ts';
-import { chunkId, chunkSpans } from '../chunking/chunk-list.ts';
+import { createHash, type Hash } from 'node:crypto';
+import { chunkSpans } from '../chunking/chunk-list.ts';
 import { sharedChunkIdPool, type ChunkIdPool } from './chunk-id-pool.ts';
 
 /** Content at least this large is hashed on worker threads. */
 const POOL_MIN_BYTES = 8 * 1024 * 1024;
 const IN_FLIGHT_PER_WORKER = 2;
+/** Chunk buffers are allocated in multiples of this, so one fits the next chunks too. */
+const REUSE_UNIT = 1024 * 1024;
 
 /** Throws `DIGEST_MISMATCH` naming chunk `index` unless `actual` equals `expected`. */
 export function checkChunkId(index: number, actual: Uint8Array, expected: Uint8Array): void {
@@ -27,8 +30,16 @@ export class ChunkVerifier {
   readonly #pending: Array<{ index: number; id: Promise<Uint8Array> }> = [];
   #index = 0;
   #filled = 0;
-  #parts: Uint8Array[] = [];
   #seen = 0;
+  /**
+   * The chunk being filled: pieces are copied in as they arrive (so they die young, instead of
+   * being held until the chunk is complete), then the buffer goes to a worker and comes back.
+   */
+  #current: Uint8Array | undefined;
+  /** Inline hashing (small content): the running hash of the chunk being read. */
+  #hash: Hash | undefined;
+  /** Buffers back from the workers, reused for the next chunks (no allocation, no GC churn). */
+  readonly #free: Uint8Array[] = [];
 
   /** `list` must already be checked against the digest and size (image-reader, headerOfPrefix). */
   constructor(list: Uint8Array, size: number) {
@@ -49,28 +60,42 @@ export class ChunkVerifier {
       const span = this.#spans[this.#index];
       if (!span) throw new CairnError('IMAGE_TRAILING_BYTES', 'more content than the chunk list describes');
       const take = Math.min(piece.length - at, span.length - this.#filled);
-      this.#parts.push(piece.subarray(at, at + take));
+      const part = piece.subarray(at, at + take);
+      if (this.#pool) {
+        this.#current ??= this.#buffer(span.length);
+        this.#current.set(part, this.#filled);
+      } else {
+        (this.#hash ??= createHash('sha3-256')).update(part);
+      }
       this.#filled += take;
       at += take;
-      if (this.#filled === span.length) this.#complete();
+      if (this.#filled === span.length) this.#complete(span.length);
     }
     if (this.#pool) await this.#settle(IN_FLIGHT_PER_WORKER * this.#pool.size);
   }
 
-  #complete(): void {
+  /** A buffer of at least `length` bytes: one back from a worker, or a new one. */
+  #buffer(length: number): Uint8Array {
+    const at = this.#free.findIndex((b) => b.length >= length);
+    return at >= 0 ? (this.#free.splice(at, 1)[0] as Uint8Array) : new Uint8Array(Math.ceil(length / REUSE_UNIT) * REUSE_UNIT);
+  }
+
+  #complete(length: number): void {
     const index = this.#index;
     const expected = (this.#spans[index] as { id: Uint8Array }).id;
-    const parts = this.#parts;
-    this.#parts = [];
     this.#index += 1;
     this.#filled = 0;
     if (!this.#pool) {
-      checkChunkId(index, chunkId(parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)), expected);
+      checkChunkId(index, (this.#hash ?? createHash('sha3-256')).digest(), expected);
+      this.#hash = undefined;
       return;
     }
-    // One copy into a buffer of its own, transferred to the worker (the caller keeps its bytes).
-    const own = parts.length === 1 ? new Uint8Array(parts[0] as Uint8Array) : new Uint8Array(Buffer.concat(parts));
-    const id = this.#pool.id(own, { owned: true });
+    const buffer = this.#current as Uint8Array;
+    this.#current = undefined;
+    const id = this.#pool.ids(buffer, [{ offset: 0, length }]).then(({ ids, bytes }) => {
+      this.#free.push(bytes);
+      return ids[0] as Uint8Array;
+    });
     id.catch(() => undefined); // awaited in order by #settle
     this.#pending.push({ index, id });
   }
