@@ -268,7 +268,7 @@ try {
         await rm(join(dir, 'pulled.cimg'));
         return { wall: (performance.now() - started) / 1000, ...out };
       };
-      const full = await pull('cairn pull (HTTP, v2: chunks in parallel)', pushed.digest);
+      const full = await pull('cairn pull (HTTP, v2: one stream, chunks hashed on workers)', pushed.digest);
       await pull('cairn pull (HTTP, v1: one stream)', pushedV1.digest);
 
       // Incremental: the same state with 1 % changed (edited regions and an insertion in the middle).

@@ -3,15 +3,18 @@
  * hashing content cut into chunks uses every core — the reason format v2 has chunks: one SHA3
  * pass over a whole content is one core's work (≈ 2 s per GiB here).
  *
- * Each chunk is copied once into its own buffer and transferred to a worker (no second copy);
- * {@link chunkIdsInOrder} keeps a bounded number of chunks in flight and yields ids in content
- * order, so memory stays at `inFlight` chunks whatever the content's size.
+ * Buffers are transferred to a worker, never copied on the way: `id` copies a chunk once into a
+ * buffer of its own (or takes one the caller gives up); `ids` hashes several spans of a buffer
+ * and hands the buffer back, so callers can write what was hashed and reuse the buffer. The next
+ * job goes to the least busy worker. {@link chunkIdsInOrder} keeps a bounded number of chunks in
+ * flight and yields ids in content order, so memory stays at `inFlight` chunks whatever the
+ * content's size. {@link sharedChunkIdPool} is the one pool a process uses.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CairnError } from '../../errors.ts';
 
-/** A pool of hashing workers. Close it when done. */
+/** A pool of hashing workers. Close it when done (not the shared one). */
 export class ChunkIdPool {
   readonly #workers: Worker[];
   readonly #waiting = new Map<number, { resolve: (reply: { ids: ArrayBuffer; bytes?: ArrayBuffer }) => void; reject: (error: Error) => void }>();
