@@ -21,7 +21,7 @@ async function verify(list: Uint8Array, content: Uint8Array, pieces: number): Pr
     return 'ok';
   } catch (error) {
     if (!isCairnError(error)) throw error;
-    return `${error.code}${error.details?.chunk === undefined ? '' : ` ${String(error.details.chunk)}`}`;
+    return `${error.code}${typeof error.details?.chunk === 'number' ? ` ${error.details.chunk}` : ''}`;
   } finally {
     await verifier.close();
   }
