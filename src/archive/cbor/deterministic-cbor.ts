@@ -88,12 +88,14 @@ const MIN_FOR_ARGUMENT_BYTES = [24, 256, 65_536, 2 ** 32];
  */
 class StrictReader {
   readonly #bytes: Uint8Array;
+  readonly #buffer: Buffer;
   readonly #view: DataView;
   #pos = 0;
   readonly faults: Faults = {};
 
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
+    this.#buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -141,6 +143,26 @@ class StrictReader {
     return new Uint8Array(Buffer.concat(parts));
   }
 
+  /**
+   * A definite text string, read in place: ASCII (map keys, enum values: most text in records and
+   * queue states) is sliced without a decoder or a copy; anything else goes through the strict
+   * UTF-8 decoder.
+   */
+  #definiteText(length: number): string {
+    const start = this.#pos;
+    const end = start + length;
+    this.#pos = end;
+    const bytes = this.#bytes;
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if ((bytes[i] as number) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    return ascii ? this.#buffer.toString('latin1', start, end) : this.#text(bytes.subarray(start, end));
+  }
+
   #text(bytes: Uint8Array): string {
     try {
       return utf8.decode(bytes);
@@ -162,7 +184,7 @@ class StrictReader {
       case 2:
         return this.#string(info, argument);
       case 3: {
-        if (info !== 31) return this.#text(this.#string(info, argument));
+        if (info !== 31) return this.#definiteText(argument);
         // Each chunk of an indefinite text string must be valid UTF-8 on its own (RFC 8949 §3.2.3).
         this.#fault('noncanonical', 'an indefinite-length string');
         let text = '';
