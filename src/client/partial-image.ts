@@ -49,6 +49,9 @@ function contentHasher(header: ImageHeader): { update(chunk: Uint8Array): Promis
   return { update: (c) => hasher.update(c), finish: () => Promise.resolve(hasher.digest()), close: () => Promise.resolve() };
 }
 
+/** Bytes gathered per write while a pull streams. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
 /** Fetches the content from `contentOffset` on, handing each chunk to `sink` in order. */
 export type FetchContent = (contentOffset: number, sink: (chunk: Uint8Array) => Promise<void>) => Promise<void>;
 
@@ -85,14 +88,45 @@ export async function completePartial(part: string, out: string, partial: Partia
     options.onProgress?.(done, total);
     if (done < total) {
       const file = await open(part, 'r+');
+      // Pieces (64 KiB from a socket) are gathered into 1 MiB writes: 16 times fewer round trips
+      // to the thread pool; one write is in flight while the next batch fills the other buffer.
+      const batches = [Buffer.allocUnsafe(WRITE_BATCH_BYTES), Buffer.allocUnsafe(WRITE_BATCH_BYTES)];
+      let batch = 0;
+      let staged = 0;
+      let written = done;
+      let writing: Promise<unknown> = Promise.resolve();
+      const flush = async (): Promise<void> => {
+        await writing;
+        if (staged === 0) return;
+        const buffer = batches[batch] as Buffer;
+        const [length, at] = [staged, written];
+        writing = file.write(buffer, 0, length, at);
+        writing.catch(() => undefined); // awaited by the next flush
+        written += length;
+        batch = 1 - batch;
+        staged = 0;
+      };
       try {
-        await fetch(done - partial.prefix, async (chunk) => {
-          if (done + chunk.length > total) throw new CairnError('SIZE_MISMATCH', 'the server sent more content than the header declares');
-          await file.write(chunk, 0, chunk.length, done);
-          await hasher.update(chunk);
-          done += chunk.length;
-          options.onProgress?.(done, total);
-        });
+        try {
+          await fetch(done - partial.prefix, async (chunk) => {
+            if (done + chunk.length > total) throw new CairnError('SIZE_MISMATCH', 'the server sent more content than the header declares');
+            await hasher.update(chunk);
+            for (let at = 0; at < chunk.length; ) {
+              const take = Math.min(chunk.length - at, WRITE_BATCH_BYTES - staged);
+              (batches[batch] as Buffer).set(chunk.subarray(at, at + take), staged);
+              staged += take;
+              at += take;
+              if (staged === WRITE_BATCH_BYTES) await flush();
+            }
+            done += chunk.length;
+            options.onProgress?.(done, total);
+          });
+        } finally {
+          // What arrived is on disk however the transfer ended: a later attempt resumes from it.
+          await flush().catch(() => undefined);
+          await writing.catch(() => undefined);
+        }
+        await writing; // a write that failed fails the pull
         await file.sync();
       } finally {
         await file.close();
