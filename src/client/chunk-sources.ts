@@ -44,21 +44,22 @@ export function parseSourceSpec(text: string, token?: string): ChunkSourceSpec {
   return { kind: 'directory', path: text };
 }
 
-/** Opens a source for `digest`; throws a CairnError when it cannot serve it. */
-export async function openChunkSource(spec: ChunkSourceSpec, digest: Digest): Promise<ChunkSource> {
+/** Opens a source for `digest`; throws a CairnError when it cannot serve it. `timeoutMs` bounds each HTTP request. */
+export async function openChunkSource(spec: ChunkSourceSpec, digest: Digest, timeoutMs = RANGE_TIMEOUT_MS): Promise<ChunkSource> {
   if (spec.kind === 'cairn') {
     const url = `${spec.base}/v1/images/${digest}/content`;
-    return { name: spec.base, read: (start, end) => rangeGet(url, start, end, spec.token), close: () => Promise.resolve() };
+    return { name: spec.base, read: (start, end) => rangeGet(url, start, end, spec.token, timeoutMs), close: () => Promise.resolve() };
   }
   if (spec.kind === 'file-url') {
-    const preamble = await rangeGet(spec.url, 0, PREAMBLE_BYTES - 1);
+    const get = (start: number, end: number): Promise<Uint8Array> => rangeGet(spec.url, start, end, undefined, timeoutMs);
+    const preamble = await get(0, PREAMBLE_BYTES - 1);
     const headerLength = decodePreamble(preamble, MAX_HEADER_BYTES_LIMIT);
-    const headerBytes = await rangeGet(spec.url, PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength - 1);
+    const headerBytes = await get(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength - 1);
     const contentOffset = prefixLengthOf(preamble, headerBytes);
-    const prefix = Buffer.concat([preamble, headerBytes, await rangeGet(spec.url, PREAMBLE_BYTES + headerLength, contentOffset - 1)]);
+    const prefix = Buffer.concat([preamble, headerBytes, await get(PREAMBLE_BYTES + headerLength, contentOffset - 1)]);
     const { header } = await prefixOfStream(Readable.from([prefix]));
     if (header.digest !== digest) throw new CairnError('CLAIM_MISMATCH', `${spec.url} holds ${header.digest}, not ${digest}`);
-    return { name: spec.url, read: (start, end) => rangeGet(spec.url, contentOffset + start, contentOffset + end), close: () => Promise.resolve() };
+    return { name: spec.url, read: (start, end) => get(contentOffset + start, contentOffset + end), close: () => Promise.resolve() };
   }
   const found = await findInDirectory(spec.path, digest);
   if (!found) throw new CairnError('NOT_FOUND', `${spec.path} holds no image file of ${digest}`);
@@ -96,19 +97,29 @@ async function findInDirectory(dir: string, digest: Digest): Promise<{ handle: F
   return undefined;
 }
 
+/**
+ * How long one range request may take by default, whole body included: a source that stalls
+ * fails (and after three failures is dropped) instead of holding the pull.
+ */
+export const RANGE_TIMEOUT_MS = 60_000;
+
 /** GET bytes [start, end] of `url` with a Range request; exactly that many bytes or an error. */
-async function rangeGet(url: string, start: number, end: number, token?: string): Promise<Uint8Array> {
+async function rangeGet(url: string, start: number, end: number, token?: string, timeoutMs = RANGE_TIMEOUT_MS): Promise<Uint8Array> {
+  const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
+  let bytes: Uint8Array;
   try {
-    response = await fetch(url, { headers: { range: `bytes=${start}-${end}`, 'accept-encoding': 'identity', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    response = await fetch(url, { signal, headers: { range: `bytes=${start}-${end}`, 'accept-encoding': 'identity', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    if (response.status !== 206) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new CairnError(response.status === 404 ? 'NOT_FOUND' : 'STORE_ERROR', `${url} answered ${response.status} to a range request`);
+    }
+    bytes = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
-    throw new CairnError('STORE_UNAVAILABLE', `cannot reach ${url}: ${(error as Error).message}`, { cause: error });
+    if (error instanceof CairnError) throw error;
+    const why = signal.aborted ? `no answer within ${timeoutMs / 1000} s` : (error as Error).message;
+    throw new CairnError('STORE_UNAVAILABLE', `cannot read ${url}: ${why}`, { cause: error });
   }
-  if (response.status !== 206) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new CairnError(response.status === 404 ? 'NOT_FOUND' : 'STORE_ERROR', `${url} answered ${response.status} to a range request`);
-  }
-  const bytes = new Uint8Array(await response.arrayBuffer());
   if (bytes.length !== end - start + 1) throw new CairnError('STORE_UNAVAILABLE', `${url} sent ${bytes.length} of ${end - start + 1} bytes`);
   return bytes;
 }

@@ -31,6 +31,8 @@ export interface ChunkedPullOptions {
   readonly trust?: Trust;
   /** Requests in flight (default 6). */
   readonly inFlight?: number;
+  /** How long one request to a source may take (default 60 s). */
+  readonly requestTimeoutMs?: number;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -265,7 +267,7 @@ async function fetchAll(missing: readonly Span[], sources: LiveSource[], options
   await Promise.all(
     sources.map(async (s, i) => {
       try {
-        s.source = await openChunkSource(options.sources[i] as ChunkSourceSpec, options.header.digest);
+        s.source = await openChunkSource(options.sources[i] as ChunkSourceSpec, options.header.digest, options.requestTimeoutMs);
       } catch (error) {
         s.dropped = `cannot serve this image: ${(error as Error).message}`;
       }

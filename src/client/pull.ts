@@ -35,6 +35,8 @@ export interface PullOptions {
   readonly sources?: readonly ChunkSourceSpec[];
   /** Format v2: an earlier image file whose chunks are copied instead of downloaded. */
   readonly base?: string;
+  /** Format v2, by chunk: how long one request to a source may take (default 60 s). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** The outcome of a pull. */
@@ -155,6 +157,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       sources: [primary, ...(options.sources ?? [])],
       out: options.out,
       ...(options.base ? { base: options.base } : {}),
+      ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       ...(options.trust ? { trust: options.trust } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

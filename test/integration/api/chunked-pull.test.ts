@@ -25,8 +25,8 @@ let a: RunningServer;
 let b: RunningServer;
 let mirror: Server;
 let mirrorUrl: string;
-/** Files the mirror serves, by path; `lie` corrupts the byte at that offset, `lieFrom` one byte of every answer from that offset on. */
-const mirrored = new Map<string, { bytes: Uint8Array; lie?: number; lieFrom?: number }>();
+/** Files the mirror serves, by path; `lie` corrupts the byte at that offset, `lieFrom` one byte of every answer from that offset on; `stallFrom` never answers from that offset on. */
+const mirrored = new Map<string, { bytes: Uint8Array; lie?: number; lieFrom?: number; stallFrom?: number }>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cairn-chunked-'));
@@ -39,6 +39,7 @@ beforeAll(async () => {
     const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     if (!file || !range) return res.writeHead(file ? 200 : 404).end(file ? Buffer.from(file.bytes) : undefined);
     const start = Number(range[1]);
+    if (file.stallFrom !== undefined && start >= file.stallFrom) return; // holds the request open
     const end = Math.min(Number(range[2]), file.bytes.length - 1);
     const body = Buffer.from(file.bytes.subarray(start, end + 1));
     if (file.lie !== undefined && file.lie >= start && file.lie <= end) body[file.lie - start]! ^= 0xff;
@@ -168,6 +169,27 @@ describe('format-v2 pulls', () => {
     expect(two.incremental!.bytesFromBase).toBe(sharedChunkBytes(first, second));
     expect(two.incremental!.bytesFromBase).toBeGreaterThan(0);
     expect((await readFile(two.restoredFile)).equals(second)).toBe(true);
+  });
+
+  it('drops a source that stalls (after three timed-out requests) and completes from the others', async () => {
+    const content = randomBytes(30 * 1024 * 1024);
+    const { digest, bytes } = await pushFinal(content, 7000);
+    mirrored.set('/stall.cimg', { bytes, stallFrom: bytes.length - content.length });
+    const result = await pullImage({ conn: { base: a.url }, digest, out: join(dir, 'stalled.cimg'), sources: [parseSourceSpec(`${mirrorUrl}/stall.cimg`)], requestTimeoutMs: 300 });
+    expect(result.chunked?.sources.find((s) => s.source.endsWith('/stall.cimg'))?.dropped).toMatch(/failed 3 times in a row: .*no answer within 0.3 s/);
+    expect((await contentOf(result.out)).equals(content)).toBe(true);
+  }, 30_000);
+
+  it('pulls an empty v2 image (no chunks) plainly and by chunk', async () => {
+    const { header, bytes } = imageBytes(new Uint8Array(0), { height: 6000 });
+    expect(header.chunkList?.length).toBe(0);
+    const file = join(dir, 'empty.cimg');
+    await writeFile(file, bytes);
+    await pushImage({ base: a.url }, file);
+    const plain = await pullImage({ conn: { base: a.url }, digest: header.digest, out: join(dir, 'empty-plain.cimg') });
+    const chunked = await pullImage({ conn: { base: a.url }, digest: header.digest, out: join(dir, 'empty-chunked.cimg'), base: file });
+    expect(chunked.chunked?.chunks).toEqual({ total: 0, resumed: 0, fromBase: 0, downloaded: 0 });
+    for (const out of [plain.out, chunked.out]) expect((await readFile(out)).equals(Buffer.from(bytes))).toBe(true);
   });
 
   it('refuses --source and --base for a v1 image', async () => {
