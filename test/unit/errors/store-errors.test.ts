@@ -20,4 +20,12 @@ describe('store errors', () => {
     expect(translateS3Error({ name: 'XMinioStorageFull', $metadata: { httpStatusCode: 507 } }, 'put', 'blobs/x')).toMatchObject({ code: 'STORE_FULL' });
     expect(translateS3Error({ name: 'InternalError', $metadata: { httpStatusCode: 500 } }, 'put', 'blobs/x')).toMatchObject({ code: 'STORE_UNAVAILABLE' });
   });
+
+  it('maps a connection that failed or went away mid-transfer to STORE_UNAVAILABLE, however deep the cause', () => {
+    for (const code of ['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_SOCKET_CLOSED', 'UND_ERR_CLOSED']) {
+      expect(translateS3Error(Object.assign(new Error('simulated'), { code }), 'UploadPart', 'blobs/x')).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect(translateS3Error(new Error('upload failed', { cause: Object.assign(new Error('inner'), { code }) }), 'UploadPart', 'blobs/x')).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    }
+    expect(translateS3Error({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, 'put', 'blobs/x')).toMatchObject({ code: 'STORE_ERROR' });
+  });
 });

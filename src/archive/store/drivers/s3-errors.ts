@@ -3,7 +3,26 @@
  */
 import { CairnError } from '../../../errors.ts';
 
-const UNAVAILABLE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+/**
+ * Errors of the connection to the store rather than answers from it: the store (or the path to
+ * it) is down or went away mid-transfer — a request body cut off (`ERR_STREAM_PREMATURE_CLOSE`),
+ * an aborted or closed socket — so the client may retry later.
+ */
+const UNAVAILABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_SOCKET_CLOSED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
 const UNAVAILABLE_S3_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'XMinioServerNotInitialized', 'TimeoutError']);
 
 interface SdkErrorShape {
