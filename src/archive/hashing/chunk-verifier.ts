@@ -5,8 +5,8 @@
  * verified) chunk list. A mismatch is reported by the next `update` or by `finish`, naming the
  * chunk. Memory: at most 2 chunks per worker of the process-wide pool in flight per verifier.
  */
-import { CairnError } from '../../errors.ts';
 import { createHash, type Hash } from 'node:crypto';
+import { CairnError } from '../../errors.ts';
 import { chunkSpans } from '../chunking/chunk-list.ts';
 import { sharedChunkIdPool, type ChunkIdPool } from './chunk-id-pool.ts';
 
