@@ -15,7 +15,7 @@
  * after a transfer cut short, the hidden partial it resumes from next time.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CairnError, isCairnError } from '../errors.ts';
 import { CONTENT_TYPE_QUEUE_STATE, FILE_CHUNK_BYTES, decodeQueueState, inPriorityOrder, openImage, parseDigest, verifyAttestations, type QuorumStatus, type Trust } from '../archive/index.ts';
@@ -26,6 +26,8 @@ import { openHttpImage } from './pull.ts';
 import { openQsshImage } from './qssh-pull.ts';
 import { checkClaim, pullRemote, type RemoteImage } from './remote-image.ts';
 import { pullChunked } from './chunked-pull.ts';
+import { cairnSource } from './chunk-sources.ts';
+import { fileExists } from './partial-image.ts';
 
 /** Where to catch up from: a Cairn server over HTTP, or an open QSSH session's SFTP. */
 export type CatchUpSource = { readonly conn: { base: string; token?: string } } | { readonly sftp: SftpClient };
@@ -173,11 +175,9 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
       let pulled: { resumedFrom: number };
       let incremental: { base: string | null; bytesDownloaded: number; bytesFromBase: number } | undefined;
       const previous = await previousImage(options.outDir, options.chain, height);
-      const partial = await stat(`${staging}.part`).then(() => true, () => false);
-      if ('conn' in options && remote.header.chunkList && (previous || partial)) {
+      if ('conn' in options && remote.header.chunkList && (previous || (await fileExists(`${staging}.part`)))) {
         // Format v2 over HTTP with an earlier image or a partial: chunk by chunk, reusing them.
-        const primary = { kind: 'cairn' as const, base: options.conn.base, ...(options.conn.token ? { token: options.conn.token } : {}) };
-        const chunked = await pullChunked({ prefix: remote.prefix, header: remote.header, sources: [primary], out: staging, trust: options.trust, ...(previous ? { base: previous } : {}), ...progress });
+        const chunked = await pullChunked({ prefix: remote.prefix, header: remote.header, sources: [cairnSource(options.conn)], out: staging, trust: options.trust, ...(previous ? { base: previous } : {}), ...progress });
         pulled = chunked;
         incremental = { base: previous ?? null, bytesDownloaded: chunked.bytesDownloaded, bytesFromBase: chunked.bytesFromBase };
       } else {

@@ -10,9 +10,8 @@ import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CairnError } from '../errors.ts';
 import { IMAGE_FILE_EXTENSION, MAX_HEADER_BYTES_LIMIT, PREAMBLE_BYTES, decodePreamble, prefixLengthOf, type Digest } from '../archive/index.ts';
-import { prefixOfStream } from './partial-image.ts';
+import { headerOfPrefix, prefixOfStream } from './partial-image.ts';
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 
 /** A source of content ranges of one image. */
 export interface ChunkSource {
@@ -44,6 +43,11 @@ export function parseSourceSpec(text: string, token?: string): ChunkSourceSpec {
   return { kind: 'directory', path: text };
 }
 
+/** A Cairn server as a chunk source. */
+export function cairnSource(conn: { base: string; token?: string }): ChunkSourceSpec {
+  return { kind: 'cairn', base: conn.base, ...(conn.token ? { token: conn.token } : {}) };
+}
+
 /** Opens a source for `digest`; throws a CairnError when it cannot serve it. `timeoutMs` bounds each HTTP request. */
 export async function openChunkSource(spec: ChunkSourceSpec, digest: Digest, timeoutMs = RANGE_TIMEOUT_MS): Promise<ChunkSource> {
   if (spec.kind === 'cairn') {
@@ -57,7 +61,7 @@ export async function openChunkSource(spec: ChunkSourceSpec, digest: Digest, tim
     const headerBytes = await get(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength - 1);
     const contentOffset = prefixLengthOf(preamble, headerBytes);
     const prefix = Buffer.concat([preamble, headerBytes, await get(PREAMBLE_BYTES + headerLength, contentOffset - 1)]);
-    const { header } = await prefixOfStream(Readable.from([prefix]));
+    const header = await headerOfPrefix(prefix);
     if (header.digest !== digest) throw new CairnError('CLAIM_MISMATCH', `${spec.url} holds ${header.digest}, not ${digest}`);
     return { name: spec.url, read: (start, end) => get(contentOffset + start, contentOffset + end), close: () => Promise.resolve() };
   }

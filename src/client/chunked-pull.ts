@@ -172,10 +172,10 @@ async function openPart(part: string, prefix: Uint8Array, header: ImageHeader, t
 /** Which of `spans` (the chunks a resumed partial may hold) verify in it. */
 async function verifiedChunksIn(file: FileHandle, contentOffset: number, spans: readonly Span[], pool: ChunkIdPool): Promise<Set<number>> {
   const have = new Set<number>();
-  await forEachLimited(spans, 2 * pool.size, async (span) => {
-    const bytes = Buffer.allocUnsafe(span.length);
-    await file.read(bytes, 0, span.length, contentOffset + span.offset);
-    if (Buffer.from(await pool.id(bytes, { owned: true })).equals(span.id)) have.add(span.index);
+  const runs = runsAt(spans, (span) => ({ offset: contentOffset + span.offset, length: span.length }));
+  await verifyRuns(file, runs, pool, (span) => {
+    have.add(span.index);
+    return Promise.resolve();
   });
   return have;
 }
@@ -187,10 +187,37 @@ async function copyFromBase(base: string, missing: readonly Span[], file: FileHa
   const list = parsed.header.chunkList ?? (parsed.header.size > 0 ? (await buildChunkList(createReadStream(base, { start: parsed.prefix, highWaterMark: FILE_CHUNK_BYTES }), parsed.header.size)).list : new Uint8Array(0));
   const where = new Map<string, { offset: number; length: number }>();
   for (const s of chunkSpans(list)) where.set(Buffer.from(s.id).toString('hex'), { offset: parsed.prefix + s.offset, length: s.length });
-  // Chunks next to each other in both images are read, hashed and written as one run.
-  const runs: Array<{ at: number; spans: Span[]; bytes: number }> = [];
-  for (const span of missing) {
-    const at = where.get(Buffer.from(span.id).toString('hex'));
+  const runs = runsAt(missing, (span) => where.get(Buffer.from(span.id).toString('hex')));
+  const handle = await open(base, 'r');
+  const copied = new Set<number>();
+  try {
+    // The base is only a hint: its bytes are verified like any source's; the chunks that do
+    // not verify are downloaded.
+    await verifyRuns(handle, runs, pool, async (span, bytes, at) => {
+      await file.write(bytes, at, span.length, contentOffset + span.offset);
+      copied.add(span.index);
+    });
+  } finally {
+    await handle.close();
+  }
+  return copied;
+}
+
+/** Spans (in content order) that lie next to each other in a file, read as one. */
+interface FileRun {
+  readonly at: number;
+  readonly spans: Span[];
+  bytes: number;
+}
+
+/**
+ * Groups `spans` by where `locate` finds them in a file (spans it does not find are left out):
+ * neighbours in both the image and the file form one run of at most {@link RUN_BYTES}.
+ */
+function runsAt(spans: readonly Span[], locate: (span: Span) => { offset: number; length: number } | undefined): FileRun[] {
+  const runs: FileRun[] = [];
+  for (const span of spans) {
+    const at = locate(span);
     if (!at || at.length !== span.length) continue;
     const run = runs.at(-1);
     const last = run?.spans.at(-1);
@@ -201,33 +228,30 @@ async function copyFromBase(base: string, missing: readonly Span[], file: FileHa
       runs.push({ at: at.offset, spans: [span], bytes: span.length });
     }
   }
-  const handle = await open(base, 'r');
-  const copied = new Set<number>();
-  // Run buffers go to a worker and come back: a few are reused rather than one allocated per run.
+  return runs;
+}
+
+/**
+ * Reads each run from `handle`, hashes its chunks on the pool (the buffer goes to a worker and
+ * comes back, and a few buffers are reused rather than one allocated per run) and calls
+ * `verified` for each chunk that matches its id, with the buffer and the chunk's offset in it.
+ */
+async function verifyRuns(handle: FileHandle, runs: readonly FileRun[], pool: ChunkIdPool, verified: (span: Span, bytes: Uint8Array, at: number) => Promise<void>): Promise<void> {
   const free: Uint8Array[] = [];
-  try {
-    await forEachLimited(runs, 2 * pool.size + 1, async (run) => {
-      const read = free.pop() ?? new Uint8Array(RUN_BYTES);
-      const { bytesRead } = await handle.read(read, 0, run.bytes, run.at);
-      if (bytesRead !== run.bytes) {
-        free.push(read);
-        return;
-      }
-      // The base is only a hint: its bytes are verified like any source's (hashed on a worker
-      // and handed back, not copied); the chunks that do not verify are downloaded.
-      const first = run.spans[0] as Span;
-      const { ids, bytes } = await pool.ids(read, run.spans.map((span) => ({ offset: span.offset - first.offset, length: span.length })));
-      for (const [i, span] of run.spans.entries()) {
-        if (!Buffer.from(ids[i] as Uint8Array).equals(span.id)) continue;
-        await file.write(bytes, span.offset - first.offset, span.length, contentOffset + span.offset);
-        copied.add(span.index);
-      }
-      free.push(bytes);
-    });
-  } finally {
-    await handle.close();
-  }
-  return copied;
+  await forEachLimited(runs, 2 * pool.size + 1, async (run) => {
+    const read = free.pop() ?? new Uint8Array(RUN_BYTES);
+    const { bytesRead } = await handle.read(read, 0, run.bytes, run.at);
+    if (bytesRead !== run.bytes) {
+      free.push(read);
+      return;
+    }
+    const first = run.spans[0] as Span;
+    const { ids, bytes } = await pool.ids(read, run.spans.map((span) => ({ offset: span.offset - first.offset, length: span.length })));
+    for (const [i, span] of run.spans.entries()) {
+      if (Buffer.from(ids[i] as Uint8Array).equals(span.id)) await verified(span, bytes, span.offset - first.offset);
+    }
+    free.push(bytes);
+  });
 }
 
 /**

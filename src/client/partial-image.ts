@@ -19,6 +19,14 @@ export interface PartialImage {
   readonly header: ImageHeader;
 }
 
+/** True when `path` exists (a partial left by an earlier attempt, say). */
+export async function fileExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** A partial download of `digest` left by an earlier attempt, if `part` holds a usable one. */
 export async function partialImage(part: string, digest: Digest): Promise<PartialImage | undefined> {
   try {

@@ -9,13 +9,12 @@
  * leaves `<out>.part` for the next attempt; nothing is written to `<out>`.
  */
 import type { IncomingMessage } from 'node:http';
-import { stat } from 'node:fs/promises';
 import { CairnError } from '../errors.ts';
 import { CHUNK_ENTRY_BYTES, chunkCountBounds, decodeZstdStream, digestKeyPart, prefixLengthOf, PREAMBLE_BYTES, MAX_HEADER_BYTES_LIMIT, decodePreamble, type Digest, type ImageHeader, type Trust, type VerificationReport } from '../archive/index.ts';
 import { request, streamRequest } from './http-client.ts';
-import { headerOfPrefix } from './partial-image.ts';
+import { fileExists, headerOfPrefix } from './partial-image.ts';
 import { pullChunked, type ChunkedPullResult } from './chunked-pull.ts';
-import type { ChunkSourceSpec } from './chunk-sources.ts';
+import { cairnSource, type ChunkSourceSpec } from './chunk-sources.ts';
 import { checkClaim, pullRemote, type ImageClaim, type RemoteImage } from './remote-image.ts';
 
 /** What to pull. */
@@ -129,13 +128,6 @@ export async function openHttpImage(conn: { base: string; token?: string }, dige
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /**
  * Downloads (or resumes) an image into `out` and verifies it: the signed header is checked
  * against `claim` and `trust` before any content moves, the content is hashed as it arrives
@@ -145,16 +137,15 @@ async function exists(path: string): Promise<boolean> {
 export async function pullImage(options: PullOptions): Promise<PullResult> {
   const remote = await openHttpImage(options.conn, options.digest, options.signal);
   if (options.claim) checkClaim(remote.header, options.claim);
-  if (remote.header.chunkList && (options.sources?.length || options.base || (await exists(`${options.out}.part`)))) {
+  if (remote.header.chunkList && (options.sources?.length || options.base || (await fileExists(`${options.out}.part`)))) {
     // Format v2 with more sources, a base or a partial: chunk by chunk, several requests in
     // flight, from every source, reusing what the base and the partial hold. A plain pull of a
     // v2 image streams instead (below): one request, zstd on the wire when the content is
     // stored compressed, every chunk verified on worker threads as it streams.
-    const primary: ChunkSourceSpec = { kind: 'cairn', base: options.conn.base, ...(options.conn.token ? { token: options.conn.token } : {}) };
     const pulled = await pullChunked({
       prefix: remote.prefix,
       header: remote.header,
-      sources: [primary, ...(options.sources ?? [])],
+      sources: [cairnSource(options.conn), ...(options.sources ?? [])],
       out: options.out,
       ...(options.base ? { base: options.base } : {}),
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),

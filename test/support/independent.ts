@@ -253,13 +253,15 @@ export function classifyCbor(bytes: Uint8Array): void {
     if (major === 1 && arg > 9007199254740990n) found.unsupported = true;
     if (major === 2) stringBytes(ai, arg, 2);
     if (major === 3) return stringBytes(ai, arg, 3).map(text).join('');
-    if (major === 4) {
+    // The members of an array or map: `arg` of them, or (indefinite, not deterministic) up to a break.
+    const members = (member: () => unknown): void => {
       if (ai === 31) {
         found.noncanonical = true;
-        while (bytes[pos] !== 0xff) item();
+        while (bytes[pos] !== 0xff) member();
         pos++;
-      } else for (let i = 0n; i < arg; i++) item();
-    }
+      } else for (let i = 0n; i < arg; i++) member();
+    };
+    if (major === 4) members(item);
     if (major === 5) {
       const seen = new Set<string>();
       let previous: Uint8Array | undefined;
@@ -277,11 +279,7 @@ export function classifyCbor(bytes: Uint8Array): void {
         seen.add(key);
         previous = encoded;
       };
-      if (ai === 31) {
-        found.noncanonical = true;
-        while (bytes[pos] !== 0xff) pair();
-        pos++;
-      } else for (let i = 0n; i < arg; i++) pair();
+      members(pair);
     }
     if (major === 6) {
       found.unsupported = true;

@@ -29,7 +29,7 @@ import { readObject, type BlobStore } from '../store/blob-store.ts';
 import { encodeCbor } from '../cbor/deterministic-cbor.ts';
 import { KeyedMutex } from '../concurrency.ts';
 import type { ArchivedImage } from './archived-image.ts';
-import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
+import { decodeImageRecord, encodeImageRecord, encodeIndexedRecord, type ImageRecord } from './image-record.ts';
 import { attestationKey, epochChangeKey, finalityKey, holdKey, imageRecordKey, markKey, newBlobKey, revocationKey } from './layout.ts';
 import { ReadModel } from './read-model.ts';
 import { loadOrSeedRegistry, updateStoredRegistry } from './registry-store.ts';
@@ -337,7 +337,7 @@ export class Archive {
       createdAt: record.createdAt,
       storedAt: record.storedAt,
       producer: record.producer.validator,
-      record: encodeImageRecord(record),
+      record: encodeIndexedRecord(record),
     });
     // Not inserted and not there: a deletion of this image is under way (its tombstone stands);
     // the record and blob about to go must not be listed again.

@@ -10,9 +10,11 @@
  * `zstd` is present only for content compressed at rest (compression/zstd-blocks.ts); records
  * without it (every record before compression existed) describe content sealed as it is.
  *
- * A format-v2 image's record has `chunksDigest` (32 B) instead of `digest`, and `chunkList` (the
- * signed list, 36 B per chunk: ≈ 36 KiB per GiB of content), from which the served file's
- * prefix is rebuilt.
+ * A format-v2 image's record has `chunksDigest` (32 B) instead of `digest`, and in the bucket
+ * `chunkList` (the signed list, 36 B per chunk: ≈ 36 KiB per GiB of content), from which the
+ * served file's prefix is rebuilt. The database row keeps the record without the list
+ * ({@link encodeIndexedRecord}): rows are read by every listing, so they stay small whatever the
+ * image's size, and the list is read from the bucket when a file is served (read-model.ts).
  */
 import { CairnError } from '../../errors.ts';
 import { decodeCbor, encodeCbor, isCborMap, type CborValue } from '../cbor/deterministic-cbor.ts';
@@ -39,6 +41,12 @@ export interface ImageRecord extends Omit<ImageHeader, 'attestations'> {
   readonly storedAt: number;
   readonly producer: HeaderAttestation;
   readonly blob: BlobRef;
+}
+
+/** The record as the database row keeps it: without the chunk list, which stays in the bucket. */
+export function encodeIndexedRecord(record: ImageRecord): Uint8Array {
+  const { chunkList: _list, ...indexed } = record;
+  return encodeImageRecord(indexed);
 }
 
 /** Encodes a record. */
@@ -80,7 +88,8 @@ export function decodeImageRecord(bytes: Uint8Array): ImageRecord {
   if (!isCborMap(value) || value.v !== 1) throw invalid('not a version 1 record');
   const v2 = 'chunksDigest' in value;
   const common = ['v', 'chain', 'height', 'size', 'contentType', 'createdAt', 'storedAt', 'producer', 'blob'];
-  assertExactKeys(value, v2 ? [...common, 'chunksDigest', 'chunkList'] : [...common, 'digest'], 'image record', 'CBOR_MALFORMED');
+  // A v2 record has its chunk list in the bucket, not in the database row (encodeIndexedRecord).
+  assertExactKeys(value, v2 ? [...common, 'chunksDigest', ...('chunkList' in value ? ['chunkList'] : [])] : [...common, 'digest'], 'image record', 'CBOR_MALFORMED');
   const { chain, height, size, contentType, createdAt, storedAt, producer, blob, chunkList } = value;
   const digest = v2 ? value.chunksDigest : value.digest;
   if (!isChainId(chain) || !isUint53(height) || !(digest instanceof Uint8Array) || digest.length !== 32 || !isUint53(size) || !isContentType(contentType) || !isUint53(createdAt) || !isUint53(storedAt)) {
@@ -93,7 +102,7 @@ export function decodeImageRecord(bytes: Uint8Array): ImageRecord {
   }
   const layout = zstd === undefined ? undefined : zstdLayoutOf(zstd, size);
   const text = digestFromBytes(digest, v2 ? 'sha3-256-chunks' : 'sha3-256');
-  if (v2) {
+  if (chunkList !== undefined) {
     if (!(chunkList instanceof Uint8Array) || chunkListDigestOf(chunkList, size) !== text) throw invalid('chunk list does not match the digest');
     assertChunkListShape(chunkList, size);
   }
@@ -101,7 +110,7 @@ export function decodeImageRecord(bytes: Uint8Array): ImageRecord {
     chain,
     height,
     digest: text,
-    ...(v2 ? { chunkList: chunkList as Uint8Array } : {}),
+    ...(chunkList instanceof Uint8Array ? { chunkList } : {}),
     size,
     contentType,
     createdAt,

@@ -37,7 +37,7 @@ export const REVOCATIONS_PREFIX = 'finality-revoked/';
 
 /** The revocation record of an image's finality. */
 export function revocationKey(digest: Digest): string {
-  return `${REVOCATIONS_PREFIX}${digestHex(digest)}.cbor`;
+  return `${REVOCATIONS_PREFIX}${digestKeyPart(digest)}.cbor`;
 }
 
 /** Which metadata database indexes this bucket (bucket-claim.ts). */
@@ -45,12 +45,12 @@ export const DATABASE_MARKER_KEY = 'metadata/database.json';
 
 /** Key of an image's admin hold. */
 export function holdKey(digest: Digest): string {
-  return `${HOLDS_PREFIX}${digestHex(digest)}.cbor`;
+  return `${HOLDS_PREFIX}${digestKeyPart(digest)}.cbor`;
 }
 
 /** Key of an image's retention delete mark. */
 export function markKey(digest: Digest): string {
-  return `${MARKS_PREFIX}${digestHex(digest)}.cbor`;
+  return `${MARKS_PREFIX}${digestKeyPart(digest)}.cbor`;
 }
 
 /** Key of one retention run's history record. */
@@ -66,7 +66,7 @@ export function digestOfKey(prefix: string, key: string): Digest | undefined {
 
 /** Key of an image's finality record. */
 export function finalityKey(digest: Digest): string {
-  return `${FINALITY_PREFIX}${digestHex(digest)}.cbor`;
+  return `${FINALITY_PREFIX}${digestKeyPart(digest)}.cbor`;
 }
 
 /** Parses a finality record key. */
@@ -77,14 +77,9 @@ export function parseFinalityKey(key: string): { digest: Digest } | undefined {
 
 const HEIGHT_DIGITS = 16;
 
-/** The digest as a key segment: its hex digits (v1), or `chunks-` and its hex digits (v2). */
-export function digestHex(digest: Digest): string {
-  return digestKeyPart(digest);
-}
-
 /** Key of an image record. */
 export function imageRecordKey(chain: string, height: number, digest: Digest): string {
-  return `${IMAGES_PREFIX}${chain}/${String(height).padStart(HEIGHT_DIGITS, '0')}/${digestHex(digest)}.cbor`;
+  return `${IMAGES_PREFIX}${chain}/${String(height).padStart(HEIGHT_DIGITS, '0')}/${digestKeyPart(digest)}.cbor`;
 }
 
 /** Parses an image record key; undefined for anything else. */
@@ -99,7 +94,7 @@ export function parseImageRecordKey(key: string): { chain: string; height: numbe
 
 /** Key of one validator's attestation of an image (validator ids may hold characters keys cannot). */
 export function attestationKey(digest: Digest, validator: string): string {
-  return `${ATTESTATIONS_PREFIX}${digestHex(digest)}/${Buffer.from(validator).toString('hex')}.cbor`;
+  return `${ATTESTATIONS_PREFIX}${digestKeyPart(digest)}/${Buffer.from(validator).toString('hex')}.cbor`;
 }
 
 /** Parses an attestation key into digest and validator id. */
@@ -113,7 +108,7 @@ export function parseAttestationKey(key: string): { digest: Digest; validator: s
 
 /** A new, unique key for sealed content of `digest`. */
 export function newBlobKey(digest: Digest): string {
-  return `${BLOBS_PREFIX}${digestHex(digest)}/${randomBytes(12).toString('hex')}`;
+  return `${BLOBS_PREFIX}${digestKeyPart(digest)}/${randomBytes(12).toString('hex')}`;
 }
 
 /** Parses a blob key. */

@@ -4,13 +4,13 @@
  */
 import { CairnError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { digestToBytes, type Digest } from '../digest.ts';
+import { digestKeyPart, digestToBytes, type Digest } from '../digest.ts';
 import { unwrapDataKey, wrapDataKey } from '../crypto/data-key.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { readObject, type BlobStore } from '../store/blob-store.ts';
 import type { Archive } from './archive.ts';
-import { decodeImageRecord, encodeImageRecord, type ImageRecord } from './image-record.ts';
-import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, REVOCATIONS_PREFIX, digestHex, digestOfKey, finalityKey, holdKey, imageRecordKey, markKey, parseAttestationKey, parseBlobKey, parseFinalityKey, revocationKey } from './layout.ts';
+import { decodeImageRecord, encodeImageRecord, encodeIndexedRecord, type ImageRecord } from './image-record.ts';
+import { ATTESTATIONS_PREFIX, BLOBS_PREFIX, FINALITY_PREFIX, HOLDS_PREFIX, MARKS_PREFIX, REVOCATIONS_PREFIX, digestOfKey, finalityKey, holdKey, imageRecordKey, markKey, parseAttestationKey, parseBlobKey, parseFinalityKey, revocationKey } from './layout.ts';
 import { rewrapIdentity } from './identity.ts';
 import { reindex, type ReindexReport } from './reindex.ts';
 
@@ -94,7 +94,7 @@ export async function finishDeletions(archive: Archive, options: { graceMs: numb
       });
       if (record?.blob && store.setLegalHold) await store.setLegalHold(record.blob.key, false).catch(() => undefined);
       await store.delete(recordKey);
-      for await (const info of store.list(`${ATTESTATIONS_PREFIX}${digestHex(d.digest)}/`)) await store.delete(info.key);
+      for await (const info of store.list(`${ATTESTATIONS_PREFIX}${digestKeyPart(d.digest)}/`)) await store.delete(info.key);
       await Promise.all([finalityKey(d.digest), revocationKey(d.digest), holdKey(d.digest), markKey(d.digest)].map((key) => store.delete(key)));
       if (record) await store.delete(record.blob.key);
       await metadata.finishDeletion(d.digest);
@@ -158,7 +158,7 @@ export async function rotateDataKeys(archive: Archive, keyring: Keyring, logger:
         const next = { ...current, blob: { ...current.blob, keyId, wrappedKey: wrapped } };
         const bytes = encodeImageRecord(next);
         if (await store.replaceIfMatch(key, bytes, got.info.etag)) {
-          await archive.metadata.setRecord(record.digest, bytes);
+          await archive.metadata.setRecord(record.digest, encodeIndexedRecord(next));
           report.rewrapped++;
           break;
         }

@@ -7,16 +7,21 @@
 import { CairnError } from '../../errors.ts';
 import type { ImageRow, MetadataStore } from '../../metadata/index.ts';
 import type { Keyring } from '../crypto/keyring.ts';
-import type { Digest } from '../digest.ts';
+import { isChunkListDigest, type Digest } from '../digest.ts';
 import { decodeAttestation } from '../image/attestation.ts';
 import { quorumOf, type QuorumStatus } from '../image/finality.ts';
 import type { HeaderAttestation, ImageHeader } from '../image/format.ts';
 import { orderAttestations } from '../image/header-codec.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { BlobStore } from '../store/blob-store.ts';
+import { readObject, type BlobStore } from '../store/blob-store.ts';
+import { decodeImageRecord } from './image-record.ts';
+import { imageRecordKey } from './layout.ts';
 import { archivedImage, decodeCursor, encodeCursor, type ArchivedImage } from './archived-image.ts';
 import { openSealedContent, zstdContentOf, type ZstdContent } from './sealed-content.ts';
 
+
+/** Bytes of chunk lists the read model keeps (≈ 450 GiB of content at the 1 MiB average). */
+const LIST_CACHE_BYTES = 16 * 1024 * 1024;
 /** Options for {@link ReadModel.list}. */
 export interface ListOptions {
   readonly fromHeight?: number;
@@ -44,6 +49,9 @@ export interface FinalityView extends QuorumStatus {
 export class ReadModel {
   readonly #meta: MetadataStore;
   readonly #store: BlobStore;
+  /** Chunk lists read from the bucket, least recently used first. */
+  readonly #lists = new Map<Digest, Uint8Array>();
+  #listBytes = 0;
   readonly #keyring: Keyring;
   readonly #registry: () => Registry;
 
@@ -168,11 +176,38 @@ export class ReadModel {
     return orderAttestations(producer, others);
   }
 
-  /** The image header with every current attestation: what a served image file starts with. */
+  /** The image header with every current attestation (and, v2, its chunk list): what a served image file starts with. */
   async header(image: ArchivedImage): Promise<ImageHeader> {
     const r = image.record;
     const header = { chain: r.chain, height: r.height, digest: r.digest, size: r.size, contentType: r.contentType, createdAt: r.createdAt, attestations: await this.attestations(image) };
-    return r.chunkList ? { ...header, chunkList: r.chunkList } : header;
+    const chunkList = await this.chunkList(image);
+    return chunkList ? { ...header, chunkList } : header;
+  }
+
+  /**
+   * A v2 image's chunk list: from the record in the bucket (database rows do not carry it), kept
+   * in a small cache by digest — lists never change — of at most {@link LIST_CACHE_BYTES}.
+   * Undefined for a v1 image.
+   */
+  async chunkList(image: ArchivedImage): Promise<Uint8Array | undefined> {
+    const r = image.record;
+    if (r.chunkList || !isChunkListDigest(r.digest)) return r.chunkList;
+    const cached = this.#lists.get(r.digest);
+    if (cached) {
+      this.#lists.delete(r.digest);
+      this.#lists.set(r.digest, cached);
+      return cached;
+    }
+    const { chunkList } = decodeImageRecord(await readObject(this.#store, imageRecordKey(r.chain, r.height, r.digest)));
+    if (!chunkList) throw new CairnError('INTEGRITY_ERROR', `the stored record of ${r.digest} has no chunk list`);
+    this.#lists.set(r.digest, chunkList);
+    this.#listBytes += chunkList.length;
+    for (const [digest, list] of this.#lists) {
+      if (this.#listBytes <= LIST_CACHE_BYTES || digest === r.digest) break;
+      this.#lists.delete(digest);
+      this.#listBytes -= list.length;
+    }
+    return chunkList;
   }
 
   /** Opens plaintext content bytes [start, end] (whole content by default). */

@@ -15,7 +15,8 @@ import { forEachLimited } from '../concurrency.ts';
 import { readObject } from '../store/blob-store.ts';
 import type { Archive } from './archive.ts';
 import { decodeImageRecord } from './image-record.ts';
-import { ATTESTATIONS_PREFIX, IMAGES_PREFIX, digestHex, finalityKey, holdKey, parseAttestationKey, parseImageRecordKey } from './layout.ts';
+import { digestKeyPart } from '../digest.ts';
+import { ATTESTATIONS_PREFIX, IMAGES_PREFIX, finalityKey, holdKey, parseAttestationKey, parseImageRecordKey } from './layout.ts';
 
 /** What a pass did. */
 export interface ReindexReport {
@@ -68,7 +69,7 @@ export async function reindex(archive: Archive, options: ReindexOptions): Promis
         return;
       }
       await archive.index(record);
-      for await (const entry of store.list(`${ATTESTATIONS_PREFIX}${digestHex(record.digest)}/`)) {
+      for await (const entry of store.list(`${ATTESTATIONS_PREFIX}${digestKeyPart(record.digest)}/`)) {
         const key = parseAttestationKey(entry.key);
         if (!key || key.digest !== record.digest) continue;
         const bytes = await readObject(store, entry.key);
